@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The few kernel types lockscope's BPF programs touch, declared by hand for
+ * CO-RE. Only the fields used are listed; libbpf relocates every access
+ * against the running kernel's BTF at load time (preserve_access_index), so
+ * field order and offsets here do not matter. Nothing is generated from the
+ * build host's kernel: the build is the same on every machine.
+ */
+#ifndef LOCKSCOPE_KERNEL_TYPES_H
+#define LOCKSCOPE_KERNEL_TYPES_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <stdbool.h>
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+typedef struct raw_spinlock {
+	int dummy;
+} raw_spinlock_t;
+
+struct rq;
+
+struct cfs_rq {
+	struct rq *rq; /* CONFIG_FAIR_GROUP_SCHED only: checked with bpf_core_field_exists() */
+};
+
+struct sched_entity {
+	struct cfs_rq *cfs_rq;
+};
+
+struct task_struct {
+	unsigned int flags;
+	int pid;
+	char comm[16];
+	struct sched_entity se;
+	void *worker_private; /* struct worker * of a kworker (5.19+) */
+};
+
+/* rq->__lock since v5.14 ("sched: Wrap rq::lock into raw_spin_rq_lock"), rq->lock before. */
+struct rq {
+	raw_spinlock_t __lock;
+	int cpu;
+};
+struct rq___old {
+	raw_spinlock_t lock;
+};
+
+struct rcu_head {
+	void *next;
+};
+
+struct worker_pool {
+	raw_spinlock_t lock;
+	int cpu;
+	int id;
+	unsigned int flags;
+	struct rcu_head rcu;
+};
+
+struct workqueue_struct {
+	char name[24];
+};
+
+struct pool_workqueue {
+	struct worker_pool *pool;
+	struct workqueue_struct *wq;
+};
+
+struct work_struct;
+typedef void (*work_func_t)(struct work_struct *work);
+
+struct work_struct {
+	work_func_t func;
+};
+
+struct worker {
+	struct worker_pool *pool;
+	work_func_t current_func;
+};
+
+/* Named since v6.9, when BH pools arrived (POOL_BH = 1 << 0). */
+enum worker_pool_flags {
+	POOL_BH = 1,
+};
+
+#pragma clang attribute pop
+
+#define PF_WQ_WORKER 0x00000020
+
+#endif /* LOCKSCOPE_KERNEL_TYPES_H */

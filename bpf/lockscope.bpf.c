@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * lockscope's kernel side: pool->lock hold times, wakeups and rq->lock
+ * acquisitions made while a CPU holds a workqueue pool->lock, contended
+ * waits, and workqueue queue latency / execution time.
+ *
+ * Two families of programs, switched on and off by user space before load
+ * (src/backends/bpf_session.cpp):
+ *   - function hooks (fentry): the lock and unlock functions, try_to_wake_up
+ *     and the workqueue functions the posted and merged patches touch;
+ *   - tracepoints (tp_btf, raw_tp as fallback): lock contention, workqueue
+ *     life cycle, sched_switch (to learn rq lock addresses), sched_waking.
+ *
+ * Hot-path rule: the spinlock hooks run with interrupts off at very high
+ * rates. They read per-CPU state and one array slot, and leave at once for
+ * any lock that is not a known pool->lock or rq->lock. Aggregation is in
+ * per-CPU maps only; user space merges the CPUs.
+ */
+#include "kernel_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "lockscope/bpf_shared.h"
+#include "hist.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load. */
+const volatile bool track_sites = true;
+
+#define CONT_DEPTH 4
+
+struct cpu_state {
+	__u64 pool_lock;      /* pool->lock this CPU is taking/holding, 0 if none */
+	__u64 pool_acq_ns;    /* when it was acquired (corrected at contention_end) */
+	__s64 pool_stack;     /* stack id of the acquisition, < 0 if none */
+	__u64 pool_kind;
+	__u64 rq_lock;        /* rq lock taken while pool_lock is held */
+	__u64 rq_start_ns;
+	__u64 rq_self;        /* this CPU's rq lock, learned from sched_switch */
+	__u64 exec_start_ns;  /* workqueue_execute_start on this CPU */
+	__u64 exec_func;
+	__u64 cont_depth;
+	__u64 cont_lock[CONT_DEPTH];
+	__u64 cont_ns[CONT_DEPTH];
+};
+
+struct filter_slot {
+	__u64 e[2]; /* lock address | kind, 0 = empty */
+};
+
+struct inflight {
+	__u64 queued_ns;
+	__u64 kind;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_state);
+} cpu_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LS_NR_HISTS);
+	__type(key, __u32);
+	__type(value, struct ls_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LS_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LS_FILTER_SLOTS / 2);
+	__type(key, __u32);
+	__type(value, struct filter_slot);
+} lock_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 256); /* --site-entries */
+	__type(key, struct ls_site_key);
+	__type(value, struct ls_hist);
+} site_hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct ls_count_key);
+	__type(value, __u64);
+} site_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1024); /* --stack-entries */
+	__type(key, __u32);
+	__uint(value_size, LS_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* --inflight-entries */
+	__type(key, __u64);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* work function -> workqueue name, for naming the per-function histograms */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, char[24]);
+} func_wq SEC(".maps");
+
+static struct ls_hist zero_hist;
+
+static __always_inline struct cpu_state *state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_state, &zero);
+}
+
+static __always_inline void count(__u32 id)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &id);
+
+	if (c)
+		(*c)++;
+}
+
+static __always_inline void hist(__u32 metric, __u32 kind, __u64 v)
+{
+	__u32 idx = metric * LS_KIND_MAX + kind;
+	struct ls_hist *h = bpf_map_lookup_elem(&hists, &idx);
+
+	if (h)
+		ls_hist_add(h, v);
+}
+
+static __always_inline void site_hist(__u32 metric, __u32 kind, __u64 site, __u64 v)
+{
+	struct ls_site_key key = { .metric = metric, .kind = kind, .site = site };
+	struct ls_hist *h = bpf_map_lookup_elem(&site_hists, &key);
+
+	if (!h) {
+		if (bpf_map_update_elem(&site_hists, &key, &zero_hist, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&site_hists, &key)) {
+			count(LS_D_SITE_MAP_FULL);
+			return;
+		}
+		h = bpf_map_lookup_elem(&site_hists, &key);
+		if (!h)
+			return;
+	}
+	ls_hist_add(h, v);
+}
+
+static __always_inline void site_count(__u32 counter, __u64 site)
+{
+	struct ls_count_key key = { .counter = counter, .site = site };
+	__u64 one = 1, *c = bpf_map_lookup_elem(&site_counts, &key);
+
+	if (c) {
+		(*c)++;
+		return;
+	}
+	if (bpf_map_update_elem(&site_counts, &key, &one, BPF_NOEXIST)) {
+		c = bpf_map_lookup_elem(&site_counts, &key);
+		if (c)
+			(*c)++;
+		else
+			count(LS_D_SITE_MAP_FULL);
+	}
+}
+
+static __always_inline __s64 stack_id(void *ctx)
+{
+	__s64 id;
+
+	if (!track_sites)
+		return -1;
+	id = bpf_get_stackid(ctx, &stacks, 0);
+	if (id < 0)
+		count(LS_D_STACK_FAILED);
+	return id;
+}
+
+/* ---- the lock filter ---------------------------------------------------- */
+
+static __always_inline __u32 filter_index(__u64 lock)
+{
+	return (__u32)((lock * 0x9E3779B97F4A7C15ull) >> 52) & (LS_FILTER_SLOTS / 2 - 1);
+}
+
+/* Kind of a lock (enum ls_lock_kind), LS_KIND_NONE when it is not tracked. */
+static __always_inline __u32 lock_kind(__u64 lock)
+{
+	__u32 idx = filter_index(lock);
+	struct filter_slot *s = bpf_map_lookup_elem(&lock_filter, &idx);
+
+	if (!s)
+		return LS_KIND_NONE;
+	if ((s->e[0] & ~LS_KIND_MASK) == lock)
+		return s->e[0] & LS_KIND_MASK;
+	if ((s->e[1] & ~LS_KIND_MASK) == lock)
+		return s->e[1] & LS_KIND_MASK;
+	return LS_KIND_NONE;
+}
+
+static __always_inline void learn_lock(__u64 lock, __u32 kind)
+{
+	__u32 idx;
+	struct filter_slot *s;
+	__u64 want = lock | kind;
+
+	if (!lock)
+		return;
+	if (lock & LS_KIND_MASK) {
+		count(LS_D_UNALIGNED_LOCK);
+		return;
+	}
+	idx = filter_index(lock);
+	s = bpf_map_lookup_elem(&lock_filter, &idx);
+	if (!s)
+		return;
+	if ((s->e[0] & ~LS_KIND_MASK) == lock || (s->e[1] & ~LS_KIND_MASK) == lock)
+		return;
+	if (__sync_val_compare_and_swap(&s->e[0], 0, want) == 0 ||
+	    __sync_val_compare_and_swap(&s->e[1], 0, want) == 0) {
+		count(kind == LS_KIND_RQ ? LS_C_RQS_LEARNED : LS_C_POOLS_LEARNED);
+		return;
+	}
+	if ((s->e[0] & ~LS_KIND_MASK) != lock && (s->e[1] & ~LS_KIND_MASK) != lock)
+		count(LS_D_FILTER_FULL);
+}
+
+static __always_inline void forget_lock(__u64 lock)
+{
+	__u32 idx = filter_index(lock);
+	struct filter_slot *s = bpf_map_lookup_elem(&lock_filter, &idx);
+
+	if (!s)
+		return;
+	if ((s->e[0] & ~LS_KIND_MASK) == lock)
+		__sync_val_compare_and_swap(&s->e[0], s->e[0], 0);
+	if ((s->e[1] & ~LS_KIND_MASK) == lock)
+		__sync_val_compare_and_swap(&s->e[1], s->e[1], 0);
+}
+
+static __always_inline void learn_pool(struct worker_pool *pool)
+{
+	__u32 kind = LS_KIND_POOL_UNBOUND;
+	unsigned int flags;
+
+	if (!pool)
+		return;
+	flags = BPF_CORE_READ(pool, flags);
+	if (bpf_core_enum_value_exists(enum worker_pool_flags, POOL_BH) &&
+	    (flags & bpf_core_enum_value(enum worker_pool_flags, POOL_BH)))
+		kind = LS_KIND_POOL_BH;
+	else if (BPF_CORE_READ(pool, cpu) >= 0)
+		kind = LS_KIND_POOL_PERCPU;
+	learn_lock((__u64)&pool->lock, kind);
+}
+
+/* ---- spinlock hooks (fentry): the hot path ------------------------------ */
+
+static __always_inline void on_lock(void *ctx, __u64 lock)
+{
+	struct cpu_state *st;
+	__u32 kind;
+
+	if (lock & LS_KIND_MASK)
+		return;
+	st = state();
+	if (!st)
+		return;
+	if (st->pool_lock) {
+		if (lock == st->pool_lock)
+			return;
+		kind = lock_kind(lock);
+		if (kind == LS_KIND_RQ) {
+			count(LS_C_RQ_UNDER_POOL);
+			if (!st->rq_lock) {
+				st->rq_lock = lock;
+				st->rq_start_ns = bpf_ktime_get_ns();
+			}
+			if (track_sites)
+				site_count(LS_SC_RQ_UNDER_POOL, stack_id(ctx));
+		} else if (kind != LS_KIND_NONE) {
+			count(LS_C_POOL_NESTED);
+		}
+		return;
+	}
+	kind = lock_kind(lock);
+	if (kind == LS_KIND_NONE || kind == LS_KIND_RQ)
+		return;
+	st->pool_lock = lock;
+	st->pool_kind = kind;
+	st->rq_lock = 0;
+	st->pool_stack = stack_id(ctx);
+	count(LS_C_POOL_ACQUIRED);
+	st->pool_acq_ns = bpf_ktime_get_ns();
+}
+
+static __always_inline void on_unlock(__u64 lock)
+{
+	struct cpu_state *st;
+	__u64 now;
+
+	if (lock & LS_KIND_MASK)
+		return;
+	st = state();
+	if (!st || !st->pool_lock)
+		return;
+	if (lock == st->rq_lock) {
+		hist(LS_M_RQ_NESTED, LS_KIND_RQ, bpf_ktime_get_ns() - st->rq_start_ns);
+		st->rq_lock = 0;
+		return;
+	}
+	if (lock != st->pool_lock)
+		return;
+	now = bpf_ktime_get_ns();
+	hist(LS_M_POOL_HOLD, st->pool_kind, now - st->pool_acq_ns);
+	if (st->pool_stack >= 0)
+		site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_stack, now - st->pool_acq_ns);
+	st->pool_lock = 0;
+	st->rq_lock = 0;
+}
+
+SEC("fentry/_raw_spin_lock")
+int BPF_PROG(ls_lock, raw_spinlock_t *lock)
+{
+	on_lock(ctx, (__u64)lock);
+	return 0;
+}
+
+SEC("fentry/_raw_spin_lock_irq")
+int BPF_PROG(ls_lock_irq, raw_spinlock_t *lock)
+{
+	on_lock(ctx, (__u64)lock);
+	return 0;
+}
+
+SEC("fentry/_raw_spin_lock_irqsave")
+int BPF_PROG(ls_lock_irqsave, raw_spinlock_t *lock)
+{
+	on_lock(ctx, (__u64)lock);
+	return 0;
+}
+
+/* Only on lockdep kernels; elsewhere raw_spin_lock_nested() is _raw_spin_lock(). */
+SEC("fentry/_raw_spin_lock_nested")
+int BPF_PROG(ls_lock_nested, raw_spinlock_t *lock)
+{
+	on_lock(ctx, (__u64)lock);
+	return 0;
+}
+
+SEC("fentry/_raw_spin_unlock")
+int BPF_PROG(ls_unlock, raw_spinlock_t *lock)
+{
+	on_unlock((__u64)lock);
+	return 0;
+}
+
+SEC("fentry/_raw_spin_unlock_irq")
+int BPF_PROG(ls_unlock_irq, raw_spinlock_t *lock)
+{
+	on_unlock((__u64)lock);
+	return 0;
+}
+
+SEC("fentry/_raw_spin_unlock_irqrestore")
+int BPF_PROG(ls_unlock_irqrestore, raw_spinlock_t *lock)
+{
+	on_unlock((__u64)lock);
+	return 0;
+}
+
+/* ---- wakeups and the workqueue functions (fentry) ----------------------- */
+
+static __always_inline bool under_pool_lock(void)
+{
+	struct cpu_state *st = state();
+
+	return st && st->pool_lock;
+}
+
+SEC("fentry/try_to_wake_up")
+int BPF_PROG(ls_ttwu, struct task_struct *p)
+{
+	count(LS_C_WAKEUPS);
+	if (under_pool_lock()) {
+		count(LS_C_WAKEUPS_UNDER_POOL);
+		if (track_sites)
+			site_count(LS_SC_WAKEUP_UNDER_POOL, stack_id(ctx));
+	}
+	return 0;
+}
+
+SEC("fentry/wake_up_process")
+int BPF_PROG(ls_wake_up_process, struct task_struct *p)
+{
+	count(LS_C_WAKE_UP_PROCESS);
+	if (under_pool_lock())
+		count(LS_C_WAKE_UP_PROCESS_UNDER_POOL);
+	return 0;
+}
+
+SEC("fentry/wake_up_q")
+int BPF_PROG(ls_wake_up_q, void *head)
+{
+	count(LS_C_WAKE_UP_Q);
+	if (under_pool_lock())
+		count(LS_C_WAKE_UP_Q_UNDER_POOL);
+	return 0;
+}
+
+SEC("fentry/kick_pool")
+int BPF_PROG(ls_kick_pool, struct worker_pool *pool)
+{
+	count(LS_C_KICK_POOL);
+	if (under_pool_lock())
+		count(LS_C_KICK_POOL_UNDER_POOL);
+	learn_pool(pool);
+	return 0;
+}
+
+/* Merged patch: kick_pool_pick(pool, &task); posted v2: kick_pool_pick(pool, &wake_q). */
+SEC("fentry/kick_pool_pick")
+int BPF_PROG(ls_kick_pool_pick, struct worker_pool *pool)
+{
+	count(LS_C_KICK_POOL_PICK);
+	learn_pool(pool);
+	return 0;
+}
+
+SEC("fentry/process_one_work")
+int BPF_PROG(ls_process_one_work, struct worker *worker)
+{
+	count(LS_C_PROCESS_ONE_WORK);
+	learn_pool(BPF_CORE_READ(worker, pool));
+	return 0;
+}
+
+/* A freed unbound pool's address may be reused by any object: forget it. */
+SEC("fentry/rcu_free_pool")
+int BPF_PROG(ls_rcu_free_pool, struct rcu_head *rcu)
+{
+	__u64 pool = (__u64)rcu - bpf_core_field_offset(struct worker_pool, rcu);
+
+	forget_lock(pool + bpf_core_field_offset(struct worker_pool, lock));
+	return 0;
+}
+
+/* ---- tracepoints: tp_btf, with raw_tp twins for kernels without it ------ */
+/* Bodies read kernel memory with BPF_CORE_READ only, so they serve both. */
+
+static __always_inline void on_contention_begin(__u64 lock)
+{
+	struct cpu_state *st = state();
+	__u64 d;
+
+	if (!st)
+		return;
+	d = st->cont_depth;
+	if (d > 0 && d <= CONT_DEPTH && st->cont_lock[(d - 1) & (CONT_DEPTH - 1)] == lock)
+		return; /* mutex: spin then sleep, one wait */
+	if (d >= CONT_DEPTH) {
+		count(LS_D_CONTENTION_DEPTH);
+		return;
+	}
+	st->cont_lock[d & (CONT_DEPTH - 1)] = lock;
+	st->cont_ns[d & (CONT_DEPTH - 1)] = bpf_ktime_get_ns();
+	st->cont_depth = d + 1;
+}
+
+static __always_inline void on_contention_end(__u64 lock)
+{
+	struct cpu_state *st = state();
+	__u64 d, now, wait;
+	__u32 kind;
+
+	if (!st)
+		return;
+	d = st->cont_depth;
+	if (d == 0 || d > CONT_DEPTH)
+		return;
+	d = (d - 1) & (CONT_DEPTH - 1);
+	if (st->cont_lock[d] != lock)
+		return; /* begin lost (attached mid-wait): ignore */
+	st->cont_depth = d;
+	now = bpf_ktime_get_ns();
+	wait = now - st->cont_ns[d];
+	kind = lock_kind(lock);
+	if (kind == LS_KIND_NONE)
+		return;
+	if (kind == LS_KIND_RQ) {
+		count(LS_C_CONTENTION_RQ);
+		hist(LS_M_RQ_WAIT, LS_KIND_RQ, wait);
+		return;
+	}
+	count(LS_C_CONTENTION_POOL);
+	hist(LS_M_POOL_WAIT, kind, wait);
+	if (st->pool_lock == lock)
+		st->pool_acq_ns = now; /* the hold starts when the wait ends */
+}
+
+static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct work_struct *work)
+{
+	struct worker_pool *pool = BPF_CORE_READ(pwq, pool);
+	struct inflight in = { .queued_ns = bpf_ktime_get_ns() };
+	__u64 w = (__u64)work, func;
+
+	count(LS_C_WQ_QUEUED);
+	learn_pool(pool);
+	in.kind = lock_kind((__u64)&pool->lock);
+	if (bpf_map_update_elem(&inflight, &w, &in, BPF_ANY))
+		count(LS_D_INFLIGHT_FULL);
+	func = (__u64)BPF_CORE_READ(work, func);
+	if (!bpf_map_lookup_elem(&func_wq, &func)) {
+		char name[24] = {};
+
+		BPF_CORE_READ_STR_INTO(&name, pwq, wq, name);
+		bpf_map_update_elem(&func_wq, &func, &name, BPF_NOEXIST);
+	}
+}
+
+static __always_inline void on_execute_start(struct work_struct *work)
+{
+	struct cpu_state *st = state();
+	__u64 w = (__u64)work, now = bpf_ktime_get_ns(), func;
+	struct inflight *in;
+
+	count(LS_C_WQ_STARTED);
+	func = (__u64)BPF_CORE_READ(work, func);
+	in = bpf_map_lookup_elem(&inflight, &w);
+	if (in) {
+		__u64 lat = now - in->queued_ns;
+		__u32 kind = in->kind;
+
+		bpf_map_delete_elem(&inflight, &w);
+		hist(LS_M_WQ_QUEUE_LAT, 0, lat);
+		site_hist(LS_M_WQ_QUEUE_LAT, kind, func, lat);
+	}
+	if (st) {
+		st->exec_start_ns = now;
+		st->exec_func = func;
+	}
+}
+
+static __always_inline void on_execute_end(void)
+{
+	struct cpu_state *st = state();
+	__u64 d;
+
+	count(LS_C_WQ_ENDED);
+	if (!st || !st->exec_start_ns)
+		return;
+	d = bpf_ktime_get_ns() - st->exec_start_ns;
+	hist(LS_M_WQ_EXEC, 0, d);
+	site_hist(LS_M_WQ_EXEC, 0, st->exec_func, d);
+	st->exec_start_ns = 0;
+}
+
+/* Learn this CPU's rq lock without the `runqueues` symbol (which needs
+ * CONFIG_KALLSYMS_ALL): the task leaving the CPU has se.cfs_rq->rq. */
+static __always_inline void on_sched_switch(struct task_struct *prev)
+{
+	struct cpu_state *st;
+	struct cfs_rq *cfs;
+	struct rq *rq;
+	__u64 lock;
+
+	if (!bpf_core_field_exists(struct cfs_rq, rq))
+		return;
+	cfs = BPF_CORE_READ(prev, se.cfs_rq);
+	if (!cfs)
+		return;
+	rq = BPF_CORE_READ(cfs, rq);
+	if (!rq)
+		return;
+	if (bpf_core_field_exists(struct rq, __lock))
+		lock = (__u64)rq + bpf_core_field_offset(struct rq, __lock);
+	else
+		lock = (__u64)rq + bpf_core_field_offset(struct rq___old, lock);
+	st = state();
+	if (!st || st->rq_self == lock)
+		return;
+	st->rq_self = lock;
+	learn_lock(lock, LS_KIND_RQ);
+}
+
+static __always_inline void on_sched_waking(void)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	void *worker;
+	__u64 func = 0;
+
+	count(LS_C_SCHED_WAKING);
+	if (!(BPF_CORE_READ(cur, flags) & PF_WQ_WORKER))
+		return;
+	count(LS_C_SCHED_WAKING_KWORKER);
+	if (bpf_core_field_exists(cur->worker_private)) {
+		worker = BPF_CORE_READ(cur, worker_private);
+		if (worker)
+			func = (__u64)BPF_CORE_READ((struct worker *)worker, current_func);
+	}
+	site_count(LS_SC_KWORKER_WAKING, func);
+}
+
+#define LS_UNPAREN(...) __VA_ARGS__
+/* One handler, two attachments: tp_btf/NAME and raw_tp/NAME. */
+#define LS_TRACEPOINT(tp, args, body)                                  \
+	SEC("tp_btf/" #tp) int BPF_PROG(btf_##tp, LS_UNPAREN args) body \
+	SEC("raw_tp/" #tp) int BPF_PROG(raw_##tp, LS_UNPAREN args) body
+
+LS_TRACEPOINT(contention_begin, (void *lock, unsigned int flags),
+	      { on_contention_begin((__u64)lock); return 0; })
+LS_TRACEPOINT(contention_end, (void *lock, int ret),
+	      { on_contention_end((__u64)lock); return 0; })
+LS_TRACEPOINT(workqueue_queue_work,
+	      (int req_cpu, struct pool_workqueue *pwq, struct work_struct *work),
+	      { on_queue_work(pwq, work); return 0; })
+LS_TRACEPOINT(workqueue_activate_work, (struct work_struct *work),
+	      { count(LS_C_WQ_ACTIVATED); return 0; })
+LS_TRACEPOINT(workqueue_execute_start, (struct work_struct *work),
+	      { on_execute_start(work); return 0; })
+LS_TRACEPOINT(workqueue_execute_end, (struct work_struct *work, work_func_t function),
+	      { on_execute_end(); return 0; })
+LS_TRACEPOINT(sched_switch,
+	      (bool preempt, struct task_struct *prev, struct task_struct *next),
+	      { on_sched_switch(prev); return 0; })
+LS_TRACEPOINT(sched_waking, (struct task_struct *p),
+	      { on_sched_waking(); return 0; })

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: Apache-2.0
+# Every dependency is a Debian package; scripts/install-deps.sh installs them.
+find_package(PkgConfig REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(Threads REQUIRED)
+
+if(LOCKSCOPE_STATIC)
+  # Debian ships libbpf.a, libelf.a, libz.a and libzstd.a but no static spdlog
+  # or fmt: use both header-only. Keep their includes in few translation units.
+  add_library(lockscope_logging INTERFACE)
+  target_compile_definitions(lockscope_logging INTERFACE SPDLOG_HEADER_ONLY FMT_HEADER_ONLY)
+  target_link_libraries(lockscope_logging INTERFACE spdlog::spdlog_header_only fmt::fmt-header-only)
+  find_library(LIBBPF_A libbpf.a REQUIRED)
+  find_library(LIBELF_A libelf.a REQUIRED)
+  find_library(LIBZ_A libz.a REQUIRED)
+  find_library(LIBZSTD_A libzstd.a)
+  add_library(lockscope_libbpf INTERFACE)
+  target_link_libraries(lockscope_libbpf INTERFACE ${LIBBPF_A} ${LIBELF_A} ${LIBZ_A})
+  if(LIBZSTD_A)
+    target_link_libraries(lockscope_libbpf INTERFACE ${LIBZSTD_A})
+  endif()
+else()
+  add_library(lockscope_logging INTERFACE)
+  target_link_libraries(lockscope_logging INTERFACE spdlog::spdlog fmt::fmt)
+  pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
+  add_library(lockscope_libbpf INTERFACE)
+  target_link_libraries(lockscope_libbpf INTERFACE PkgConfig::LIBBPF)
+endif()

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// The profile: what `record` and `bench` write and `report`, `diff` and `ab`
+// read. The JSON format is documented in docs/profile-format.md; this is its
+// in-memory form. One profile holds one run per (scope, repetition[, boot]).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lockscope/histogram.hpp"
+
+namespace lockscope {
+
+inline constexpr const char* kProfileSchema = "lockscope.profile";
+inline constexpr int kProfileVersion = 1;
+
+// Metric names (JSON keys). Keep them: users gate on them.
+namespace metric {
+inline constexpr const char* kPoolLockHold = "pool_lock_hold_ns";
+inline constexpr const char* kWakeupsUnderPoolLock = "wakeups_under_pool_lock";
+inline constexpr const char* kRqLockNested = "rq_lock_nested_under_pool_lock";
+inline constexpr const char* kPoolLockWait = "pool_lock_wait_ns";
+inline constexpr const char* kRqLockWait = "rq_lock_wait_ns";
+inline constexpr const char* kWqQueueLatency = "wq_queue_latency_ns";
+inline constexpr const char* kWqExec = "wq_exec_ns";
+}  // namespace metric
+
+// One attribution row: an acquiring function, a call site, a work function.
+struct SiteEntry {
+  std::string site;                // symbolized ("__queue_work", "kick_pool <- __queue_work")
+  std::string detail;              // e.g. the workqueue of a work function; may be empty
+  std::string kind;                // pool kind ("percpu", "unbound", "bh") or empty
+  uint64_t count = 0;              // events at this site
+  std::optional<Histogram> hist;   // time at this site, where the metric is a time
+};
+
+struct Metric {
+  enum class Status { kOk, kUnavailable };
+  Status status = Status::kOk;
+  std::string reason;                       // why unavailable
+  std::optional<Histogram> hist;            // time metrics (*_ns and rq nesting)
+  std::optional<uint64_t> count;            // event metrics
+  std::optional<uint64_t> total;            // denominator of `share` (e.g. all wakeups)
+  std::map<std::string, Histogram> by_kind; // pool kind -> histogram
+  std::vector<SiteEntry> by_site;           // sorted: most total time / count first
+
+  bool ok() const { return status == Status::kOk; }
+  // count / total, when both exist and total > 0.
+  std::optional<double> share() const;
+  static Metric unavailable(std::string why);
+};
+
+// Workload figures of one run (bench / record --workload).
+struct WorkloadResult {
+  std::string name;      // "pty", "test_workqueue"
+  std::string scope;     // affinity scope, or empty
+  uint32_t threads = 0;
+  uint64_t items = 0;    // items completed in the run
+  double duration_s = 0;
+  double items_per_sec = 0;
+  std::map<std::string, double> latency_ns;  // "p50", "p90", "p95", "p99" (as available)
+  std::optional<Histogram> latency;          // full round-trip histogram where measured
+};
+
+struct Run {
+  std::string scope;        // affinity scope, empty for a plain recording
+  uint32_t repetition = 0;  // 0-based repetition of this scope
+  int32_t boot = -1;        // boot index under `ab`, -1 otherwise
+  double duration_s = 0;
+  std::optional<WorkloadResult> workload;
+  std::map<std::string, Metric> metrics;
+  std::map<std::string, uint64_t> counters;  // raw BPF counters, by name
+  std::map<std::string, uint64_t> drops;     // losses by name; non-zero = lossy
+
+  uint64_t total_drops() const;
+};
+
+struct HookRefusal {
+  std::string name;
+  std::string reason;
+};
+
+struct Profile {
+  std::string schema = kProfileSchema;
+  int version = kProfileVersion;
+  std::string tool_version;
+  std::string created;  // ISO 8601 UTC
+  std::string label;    // free text (--label), e.g. "baseline"
+
+  // host and kernel facts
+  std::string hostname;
+  std::string kernel_release;
+  uint32_t nr_cpus = 0;
+  std::string patch_state;    // pre-patch | post-patch | legacy | unknown
+  std::string patch_variant;  // merged | posted-v2 | "" (pre-patch/legacy)
+
+  std::string backend;        // fentry | tracepoint | fentry+tracepoint | none
+  std::vector<std::string> hooks_attached;
+  std::vector<HookRefusal> hooks_refused;
+
+  std::vector<Run> runs;
+};
+
+// JSON (de)serialization. Parsing throws lockscope::Error(kExitUsage) with the
+// file name and the reason for anything malformed, truncated or of another
+// schema/version.
+std::string profile_to_json(const Profile& p, bool pretty = true);
+Profile profile_from_json(const std::string& text, const std::string& origin = "<profile>");
+Profile load_profile(const std::string& path);
+// Atomic: writes PATH.tmp.XXXXXX in the same directory, fsyncs, renames.
+// An existing file is replaced only on success. Throws Error(kExitUsage).
+void save_profile(const Profile& p, const std::string& path);
+
+// Atomic write of any text file (used by every writer of output files).
+void write_file_atomic(const std::string& path, const std::string& content);
+
+}  // namespace lockscope

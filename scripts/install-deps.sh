@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs every Debian package lockscope needs to build, test and run its VM
+# tier. Idempotent: installs only what is missing. Needs root.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config
+  clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # VM tier: real kernels under QEMU, their initramfs, the module build chroot
+  qemu-system-x86 busybox-static cpio debootstrap dpkg-dev zstd xz-utils
+)
+[ "${LOCKSCOPE_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$LOCKSCOPE_DEPS_EXTRA" && pkgs+=("${extra[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "hint: run as root (sudo $0)" >&2
+  exit 4
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

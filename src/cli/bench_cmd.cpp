@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "lockscope/error.hpp"
+
+namespace lockscope::cli {
+
+void register_bench(CLI::App& app, const Globals&, Action& run) {
+  CLI::App* sub = app.add_subcommand("bench", "(not built yet)");
+  sub->allow_extras();
+  sub->callback([&run] {
+    run = [] {
+      std::fprintf(stderr, "lockscope bench: not built yet\n");
+      return int(kExitUsage);
+    };
+  });
+}
+
+}  // namespace lockscope::cli

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+// Subcommand registration. Each subcommand lives in its own src/cli/*_cmd.cpp:
+// it declares its options on the CLI11 app and, when chosen, sets `run` to the
+// action. main() runs the action inside one error handler (cli.cpp), so every
+// subcommand reports errors and exit codes the same way.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace lockscope::cli {
+
+struct Globals {
+  int verbose = 0;
+};
+
+using Action = std::function<int()>;
+
+void register_probe(CLI::App& app, const Globals& g, Action& run);
+void register_record(CLI::App& app, const Globals& g, Action& run);
+void register_report(CLI::App& app, const Globals& g, Action& run);
+void register_diff(CLI::App& app, const Globals& g, Action& run);
+void register_bench(CLI::App& app, const Globals& g, Action& run);
+void register_ab(CLI::App& app, const Globals& g, Action& run);
+
+// Shared option: --btf PATH, accepted by every BPF-using subcommand.
+void add_btf_option(CLI::App& sub, std::string& path);
+
+int run(int argc, char** argv);
+
+}  // namespace lockscope::cli
