@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lockscope/signals.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <csignal>
+
+namespace lockscope {
+namespace {
+
+std::atomic<int> g_signal{0};
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal.store(sig);
+  g_stop.store(true);
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
+int stop_signal() { return g_signal.load(); }
+void request_stop() { g_stop.store(true); }
+void reset_stop() {
+  g_stop.store(false);
+  g_signal.store(0);
+}
+
+}  // namespace lockscope
