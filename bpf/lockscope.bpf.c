@@ -26,7 +26,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load. */
-const volatile bool track_sites = true;
+const volatile bool track_sites = true;      /* stack ids for per-site rows */
+const volatile bool track_wq_latency = true; /* queue latency / exec time   */
 
 #define CONT_DEPTH 4
 
@@ -522,6 +523,8 @@ static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct wor
 
 	count(LS_C_WQ_QUEUED);
 	learn_pool(pool);
+	if (!track_wq_latency)
+		return;
 	in.kind = lock_kind((__u64)&pool->lock);
 	if (bpf_map_update_elem(&inflight, &w, &in, BPF_ANY))
 		count(LS_D_INFLIGHT_FULL);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # lockscope_bpf_skeleton(NAME SOURCE DEPENDS headers...)
 #   clang -target bpf -g -O2  ->  NAME.bpf.o  ->  bpftool gen skeleton  ->  NAME.skel.h
+# (struct NAME_bpf, NAME_bpf__open() ...)
 # and an INTERFACE target NAME_skel whose include directory holds the skeleton.
 # Header dependencies come from clang's depfile, so editing a header shared by
 # BPF and C++ rebuilds the object, the skeleton and every C++ file using it.
@@ -28,7 +29,7 @@ function(lockscope_bpf_skeleton name source)
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}
-    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name} > ${skel}
+    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}
     DEPENDS ${obj}
     COMMENT "skeleton ${name}.skel.h"
     VERBATIM)

@@ -17,7 +17,7 @@
 namespace lockscope {
 namespace {
 
-using FeatSkel = SkelPtr<featprobe, featprobe__destroy>;
+using FeatSkel = SkelPtr<featprobe_bpf, featprobe_bpf__destroy>;
 
 std::string errno_detail(int err) {
   switch (err) {
@@ -113,7 +113,7 @@ class KernelFeatures final : public FeatureSource {
   AttachResult try_attach(const std::string& target, bool fentry, bool raw) {
     LIBBPF_OPTS(bpf_object_open_opts, opts);
     if (!custom_btf_.empty()) opts.btf_custom_path = custom_btf_.c_str();
-    FeatSkel skel(featprobe__open_opts(&opts));
+    FeatSkel skel(featprobe_bpf__open_opts(&opts));
     if (!skel) return failure(errno, "open");
     bpf_program* keep = fentry ? skel->progs.empty_fentry : skel->progs.empty_tp_btf;
     bpf_program* drop = fentry ? skel->progs.empty_tp_btf : skel->progs.empty_fentry;
@@ -125,7 +125,7 @@ class KernelFeatures final : public FeatureSource {
     } else if (int err = bpf_program__set_attach_target(keep, 0, target.c_str())) {
       return failure(-err, "target");
     }
-    if (int err = featprobe__load(skel.get())) return failure(-err, "load");
+    if (int err = featprobe_bpf__load(skel.get())) return failure(-err, "load");
     LinkPtr link(raw ? bpf_program__attach_raw_tracepoint(keep, target.c_str())
                      : bpf_program__attach(keep));
     if (!link) return failure(errno, "attach");
