@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+// The scope/repetition plan, its runner, and the per-scope summary table.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "lockscope/error.hpp"
+#include "lockscope/log.hpp"
+#include "lockscope/signals.hpp"
+#include "lockscope/workload.hpp"
+
+namespace lockscope {
+
+const std::vector<std::string>& known_scopes() { return test_workqueue_scopes(); }
+
+std::vector<std::string> parse_scope_list(const std::string& text) {
+  const auto& known = known_scopes();
+  std::string valid;
+  for (const auto& k : known) valid += (valid.empty() ? "" : ", ") + k;
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    if (cur.empty()) return;
+    if (cur == "all") {
+      for (const auto& k : known)
+        if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
+    } else if (std::find(known.begin(), known.end(), cur) == known.end()) {
+      throw usage_error("unknown affinity scope '" + cur + "'",
+                        "valid scopes: " + valid + " (or all)");
+    } else if (std::find(out.begin(), out.end(), cur) == out.end()) {
+      out.push_back(cur);
+    }
+    cur.clear();
+  };
+  for (char c : text) {
+    if (c == ',') {
+      flush();
+    } else if (c != ' ' && c != '\t') {
+      cur += c;
+    }
+  }
+  flush();
+  if (out.empty())
+    throw usage_error("empty --scope list", "valid scopes: " + valid + " (or all)");
+  return out;
+}
+
+std::vector<PlanStep> interleave(const std::vector<std::string>& scopes, uint32_t runs) {
+  std::vector<PlanStep> steps;
+  const uint32_t total = uint32_t(scopes.size()) * runs;
+  for (uint32_t r = 0; r < runs; ++r)
+    for (const auto& s : scopes) {
+      PlanStep p;
+      p.scope = s;
+      p.repetition = r;
+      p.index = uint32_t(steps.size());
+      p.total = total;
+      steps.push_back(p);
+    }
+  return steps;
+}
+
+std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook& on_run_start,
+                          const RunEndHook& on_run_end, std::vector<Run>* completed) {
+  if (plan.runs == 0) throw usage_error("--runs must be at least 1");
+  if (plan.scopes.empty()) throw usage_error("no affinity scope to run");
+  const bool set_scope = w.follows_default_scope();
+  // The guard outlives every step: its destructor restores the original scope
+  // whether the loop ends normally, by an exception, or by a stop signal.
+  std::optional<AffinityScopeGuard> guard;
+  if (set_scope) guard.emplace(plan.scope_path);
+  const std::vector<PlanStep> steps =
+      set_scope ? interleave(plan.scopes, plan.runs) : interleave({std::string()}, plan.runs);
+
+  std::vector<Run> out;
+  try {
+    for (const PlanStep& step : steps) {
+      if (stop_requested()) throw Error(kExitInconclusive, "interrupted by a stop signal");
+      if (guard && !guard->try_set(step.scope))
+        throw unsupported("the kernel refused affinity scope '" + step.scope + "'");
+      if (on_run_start) on_run_start(step);
+      std::vector<WorkloadResult> results = w.run(step.scope);
+      std::vector<Run> step_runs;
+      for (auto& r : results) {
+        if (!set_scope &&
+            std::find(plan.scopes.begin(), plan.scopes.end(), r.scope) == plan.scopes.end())
+          continue;  // the module ran a scope the user did not ask for
+        Run run;
+        run.scope = r.scope;
+        run.repetition = step.repetition;
+        run.duration_s = r.duration_s;
+        run.workload = std::move(r);
+        step_runs.push_back(std::move(run));
+      }
+      if (on_run_end) on_run_end(step, step_runs);
+      for (auto& r : step_runs) out.push_back(std::move(r));
+    }
+  } catch (...) {
+    if (completed) *completed = out;
+    throw;
+  }
+  if (completed) *completed = out;
+  return out;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+std::vector<ScopeSummary> summarize(const std::vector<Run>& runs) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const WorkloadResult*>> by_scope;
+  for (const auto& r : runs) {
+    if (!r.workload) continue;
+    if (!by_scope.count(r.scope)) order.push_back(r.scope);
+    by_scope[r.scope].push_back(&*r.workload);
+  }
+  std::vector<ScopeSummary> out;
+  for (const auto& s : order) {
+    const auto& v = by_scope[s];
+    ScopeSummary sum;
+    sum.scope = s;
+    sum.runs = uint32_t(v.size());
+    std::vector<double> ips;
+    std::map<std::string, std::vector<double>> lat;
+    for (const auto* w : v) {
+      ips.push_back(w->items_per_sec);
+      for (const auto& [k, x] : w->latency_ns) lat[k].push_back(x);
+    }
+    sum.items_per_sec = median(ips);
+    for (auto& [k, xs] : lat) sum.latency_ns[k] = median(xs);
+    out.push_back(std::move(sum));
+  }
+  return out;
+}
+
+std::string group_thousands(uint64_t v) {
+  std::string digits = std::to_string(v);
+  std::string out;
+  int n = int(digits.size());
+  for (int i = 0; i < n; ++i) {
+    out += digits[size_t(i)];
+    int left = n - 1 - i;
+    if (left > 0 && left % 3 == 0) out += ',';
+  }
+  return out;
+}
+
+std::string render_bench_table(const std::vector<ScopeSummary>& rows) {
+  static const char* kLat[] = {"p50", "p90", "p95", "p99"};
+  std::string s = fmt::format("{:<14}  {:>12}  {:>10}  {:>10}  {:>10}  {:>10}  {:>4}\n",
+                              "affinity_scope", "items/s", "p50 (ns)", "p90 (ns)", "p95 (ns)",
+                              "p99 (ns)", "runs");
+  s += fmt::format("{:-<14}  {:->12}  {:->10}  {:->10}  {:->10}  {:->10}  {:->4}\n", "", "", "", "",
+                   "", "", "");
+  bool medians = false;
+  for (const auto& r : rows) {
+    medians = medians || r.runs > 1;
+    s += fmt::format("{:<14}  {:>12}", r.scope.empty() ? "-" : r.scope,
+                     group_thousands(uint64_t(std::llround(r.items_per_sec))));
+    for (const char* k : kLat) {
+      auto it = r.latency_ns.find(k);
+      s += fmt::format("  {:>10}", it == r.latency_ns.end()
+                                       ? std::string("-")
+                                       : group_thousands(uint64_t(std::llround(it->second))));
+    }
+    s += fmt::format("  {:>4}\n", r.runs);
+  }
+  if (medians) s += "(medians over the runs of each scope)\n";
+  return s;
+}
+
+}  // namespace lockscope

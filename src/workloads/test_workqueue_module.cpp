@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+// The kernel's own lib/test_workqueue benchmark, loaded with finit_module. The
+// module runs every affinity scope on its own WQ_UNBOUND|WQ_SYSFS workqueue,
+// prints one kernel-log row per scope and refuses to stay loaded (-EAGAIN).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "lockscope/error.hpp"
+#include "lockscope/log.hpp"
+#include "lockscope/workload.hpp"
+
+#ifndef MODULE_INIT_COMPRESSED_FILE
+#define MODULE_INIT_COMPRESSED_FILE 4
+#endif
+
+namespace lockscope {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string kernel_release() {
+  utsname u;
+  return uname(&u) == 0 ? std::string(u.release) : std::string("unknown");
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class TestWorkqueueWorkload final : public Workload {
+ public:
+  explicit TestWorkqueueWorkload(const TestWorkqueueOptions& o) : opts_(o) {
+    explicit_path_ = !opts_.module_path.empty();
+    if (!explicit_path_) opts_.module_path = default_test_workqueue_path();
+  }
+
+  std::string name() const override { return "test_workqueue"; }
+  bool follows_default_scope() const override { return false; }
+
+  // Checks the module file before any run (clear error naming the path).
+  void check_path() const {
+    const std::string& p = opts_.module_path;
+    if (exists(p)) return;
+    if (explicit_path_)
+      throw usage_error("test_workqueue module not found: " + p,
+                        "give the path of a test_workqueue.ko built for kernel " + kernel_release());
+    throw unsupported("test_workqueue module not found: " + p,
+                      "this kernel does not ship lib/test_workqueue (CONFIG_TEST_WORKQUEUE); "
+                      "build it for " + kernel_release() +
+                          " and pass --workload test_workqueue=PATH.ko, or use --workload pty");
+  }
+
+  std::vector<WorkloadResult> run(const std::string&) override {
+    check_path();
+    const std::string& path = opts_.module_path;
+    Fd mod(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (mod.get() < 0)
+      throw Error(explicit_path_ ? kExitUsage : kExitUnsupported,
+                  "cannot open test_workqueue module " + path + ": " + std::strerror(errno));
+    // Position at the end of the kernel log first, so only this load's rows are read.
+    Fd kmsg(open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (kmsg.get() < 0)
+      throw unsupported(std::string("cannot open /dev/kmsg: ") + std::strerror(errno),
+                        "run as root; the module prints its results to the kernel log");
+    lseek(kmsg.get(), 0, SEEK_END);
+
+    std::string params;
+    if (opts_.items) params += "wq_items=" + std::to_string(opts_.items);
+    if (opts_.threads) params += (params.empty() ? "" : " ") + std::string("nr_threads=") + std::to_string(opts_.threads);
+    int flags = 0;
+    if (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz"))
+      flags |= MODULE_INIT_COMPRESSED_FILE;
+    log::info("loading {} {}", path, params);
+    long rc = syscall(SYS_finit_module, mod.get(), params.c_str(), flags);
+    int err = rc == 0 ? 0 : errno;
+    if (rc == 0) {
+      // It should refuse to stay; if this build stayed, unload it again.
+      log::warn("{} stayed loaded; unloading it", path);
+      syscall(SYS_delete_module, "test_workqueue", O_NONBLOCK);
+    } else if (err != EAGAIN) {
+      throw load_error(path, err);
+    }
+
+    std::string raw;
+    char buf[8192];
+    for (;;) {
+      ssize_t n = read(kmsg.get(), buf, sizeof buf);
+      if (n > 0) {
+        raw.append(buf, size_t(n));
+        if (raw.back() != '\n') raw += '\n';
+        continue;
+      }
+      if (n < 0 && (errno == EINTR || errno == EPIPE)) continue;  // EPIPE: overwritten records
+      break;                                                      // EAGAIN: end of log
+    }
+    auto rows = parse_test_workqueue(kmsg_records_to_text(raw));
+    if (rows.empty())
+      throw Error(kExitInconclusive, "test_workqueue (" + path + ") printed no result rows",
+                  "check the kernel log (dmesg) for the module's messages and run again");
+    std::vector<WorkloadResult> out;
+    const uint64_t total =
+        opts_.items && opts_.threads ? opts_.items * opts_.threads : opts_.items;
+    for (const auto& r : rows) out.push_back(to_workload_result(r, opts_.threads, total));
+    return out;
+  }
+
+ private:
+  static Error load_error(const std::string& path, int err) {
+    std::string what = "cannot load test_workqueue module " + path + ": " + std::strerror(err);
+    switch (err) {
+      case EPERM:
+      case EKEYREJECTED:
+      case ENOKEY:
+        return unsupported(what, "the kernel refuses this module (lockdown or module signature "
+                                 "enforcement); use a kernel that allows loading it");
+      case EEXIST:
+        return unsupported(what, "test_workqueue is already loaded: rmmod test_workqueue");
+      case ENOEXEC:
+      case EINVAL:
+        return usage_error(what, "the file is not a module for kernel " + kernel_release() +
+                                     " (or a parameter is unknown to it)");
+      case ENOSYS:
+        return unsupported(what, "this kernel has no loadable module support");
+      default:
+        return unsupported(what);
+    }
+  }
+
+  TestWorkqueueOptions opts_;
+  bool explicit_path_ = false;
+};
+
+}  // namespace
+
+std::string default_test_workqueue_path() {
+  const std::string base = "/lib/modules/" + kernel_release() + "/kernel/lib/test_workqueue.ko";
+  for (const char* suf : {"", ".xz", ".zst", ".gz"})
+    if (exists(base + suf)) return base + suf;
+  return base;
+}
+
+std::string kmsg_records_to_text(const std::string& raw) {
+  std::istringstream in(raw);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == ' ') continue;  // continuation (KEY=value) lines
+    auto semi = line.find(';');
+    out += (semi == std::string::npos ? line : line.substr(semi + 1));
+    out += '\n';
+  }
+  return out;
+}
+
+std::unique_ptr<Workload> make_test_workqueue_workload(const TestWorkqueueOptions& opts) {
+  auto w = std::make_unique<TestWorkqueueWorkload>(opts);
+  w->check_path();  // fail before any setup when the module is missing
+  return w;
+}
+
+}  // namespace lockscope
