@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+// Debian packages into the cache with private apt state: a sources list with
+// this machine's own mirror, lists/archives folders under the cache, and the
+// machine's Debian keyring for the index signatures. The system's apt state
+// is never touched.
+#include <fnmatch.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "lockscope/log.hpp"
+#include "lockscope/vm.hpp"
+#include "vm/process.hpp"
+
+namespace lockscope::vm {
+using namespace detail;
+
+namespace {
+
+constexpr const char* kKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+constexpr const char* kSuites[] = {"trixie-backports", "trixie"};
+constexpr int kIndexMaxAgeS = 3600;
+
+std::string apt_dir() { return cache_dir() + "/apt"; }
+
+std::vector<std::string> apt_options() {
+  std::string d = apt_dir();
+  return {"-o", "Dir::Etc::sourcelist=" + d + "/sources.list",
+          "-o", "Dir::Etc::sourceparts=" + d + "/sources.list.d",
+          "-o", "Dir::Etc::preferencesparts=" + d + "/preferences.d",
+          "-o", "Dir::State::Lists=" + d + "/lists",
+          "-o", "Dir::State::status=" + d + "/status",
+          "-o", "Dir::Cache=" + d + "/cache",
+          "-o", "APT::Sandbox::User=root",
+          "-o", "Acquire::Retries=3",
+          "-o", "Acquire::http::Timeout=30",
+          "-o", "APT::Get::List-Cleanup=1"};
+}
+
+std::vector<std::string> apt(const std::string& tool, std::vector<std::string> args) {
+  std::vector<std::string> v{tool};
+  for (auto& o : apt_options()) v.push_back(o);
+  for (auto& a : args) v.push_back(std::move(a));
+  return v;
+}
+
+void prepare_apt_dirs() {
+  std::string d = apt_dir();
+  for (const char* sub : {"/lists/partial", "/cache/archives/partial", "/sources.list.d", "/preferences.d"})
+    make_dirs(d + sub);
+  if (!exists(d + "/status")) write_file(d + "/status", "");
+  if (!exists(kKeyring))
+    throw Unavailable(std::string("Debian archive keyring missing: ") + kKeyring,
+                      "install the debian-archive-keyring package");
+  std::string mirror = mirror_uri();
+  std::ostringstream s;
+  for (const char* suite : kSuites)
+    s << "deb [signed-by=" << kKeyring << "] " << mirror << " " << suite << " main\n";
+  std::string path = d + "/sources.list";
+  if (!exists(path) || read_file(path) != s.str()) {
+    write_file(path, s.str());
+    unlink((d + "/updated").c_str());  // mirror changed: refresh
+  }
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+std::string deb_path(const PackageInfo& p) {
+  std::string v = p.version;
+  std::replace(v.begin(), v.end(), ':', '_');
+  return cache_dir() + "/debs/" + p.name + "_" + v + ".deb";
+}
+
+bool verified(const std::string& path, const PackageInfo& p) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return false;
+  if (uint64_t(st.st_size) != p.size) {
+    log::warn("{}: size {} differs from the index ({}); fetching again", path, st.st_size, p.size);
+    return false;
+  }
+  std::string sum = sha256_file(path);
+  if (sum != p.sha256) {
+    log::warn("{}: SHA256 differs from the index; fetching again", path);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string cache_dir() {
+  if (const char* c = std::getenv("LOCKSCOPE_CACHE"); c && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/lockscope";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + "/.cache/lockscope";
+}
+
+std::string mirror_uri() {
+  if (const char* m = std::getenv("LOCKSCOPE_MIRROR"); m && *m) return m;
+  // deb822: the first URIs: of a stanza that is not a security archive.
+  std::ifstream d822("/etc/apt/sources.list.d/debian.sources");
+  std::string line;
+  while (std::getline(d822, line)) {
+    if (line.rfind("URIs:", 0) != 0) continue;
+    std::istringstream uris(line.substr(5));
+    std::string uri;
+    while (uris >> uri)
+      if (uri.find("security") == std::string::npos) return uri;
+  }
+  std::ifstream list("/etc/apt/sources.list");
+  while (std::getline(list, line)) {
+    std::istringstream w(trim(line));
+    std::string word;
+    if (!(w >> word) || word != "deb") continue;
+    while (w >> word) {
+      if (word[0] == '[') {
+        while (word.back() != ']' && (w >> word)) {
+        }
+        continue;
+      }
+      if (word.find("security") == std::string::npos) return word;
+      break;
+    }
+  }
+  throw Unavailable("no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list",
+                    "set LOCKSCOPE_MIRROR to a Debian mirror URI");
+}
+
+void update_index(bool force) {
+  CacheLock lock;
+  prepare_apt_dirs();
+  std::string stamp = apt_dir() + "/updated";
+  struct stat st;
+  bool have = stat(stamp.c_str(), &st) == 0;
+  if (have && !force && time(nullptr) - st.st_mtime < kIndexMaxAgeS) return;
+  log::info("vm: updating the private package index ({})", mirror_uri());
+  RunResult r = run(apt("apt-get", {"-q", "update"}), {"", "", 300});
+  bool failed = r.status != 0 || r.output.find("\nW: ") != std::string::npos ||
+                r.output.find("\nE: ") != std::string::npos || r.output.rfind("E: ", 0) == 0 ||
+                r.output.rfind("W: ", 0) == 0;
+  if (failed) {
+    if (have) {
+      log::warn("vm: package index update failed, using the cached index: {}", tail_of(r.output, 2));
+      return;
+    }
+    throw Unavailable("package registry unreachable (apt-get update failed): " + tail_of(r.output, 3),
+                      "check network access to the mirror in /etc/apt/sources.list.d/debian.sources "
+                      "or set LOCKSCOPE_MIRROR");
+  }
+  write_file(stamp, "");
+}
+
+std::vector<std::string> package_names(const std::string& prefix) {
+  update_index();
+  RunResult r = run(apt("apt-cache", {"pkgnames", prefix}));
+  std::vector<std::string> names;
+  std::istringstream s(r.output);
+  std::string n;
+  while (s >> n) names.push_back(n);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+PackageInfo package_info(const std::string& name) {
+  update_index();
+  RunResult r = run(apt("apt-cache", {"show", "--no-all-versions", name}));
+  if (r.status != 0)
+    throw usage_error("package " + name + " is not in the index: " + tail_of(r.output, 1),
+                      "check the name with: apt-cache search");
+  PackageInfo p;
+  std::istringstream s(r.output);
+  std::string line;
+  while (std::getline(s, line)) {
+    if (line.empty() && !p.name.empty()) break;  // first stanza only
+    auto colon = line.find(':');
+    if (colon == std::string::npos || line[0] == ' ') continue;
+    std::string key = line.substr(0, colon), val = trim(line.substr(colon + 1));
+    if (key == "Package") p.name = val;
+    else if (key == "Version") p.version = val;
+    else if (key == "Filename") p.filename = val;
+    else if (key == "Size") p.size = std::strtoull(val.c_str(), nullptr, 10);
+    else if (key == "SHA256") p.sha256 = val;
+  }
+  if (p.name.empty() || p.sha256.empty() || p.size == 0)
+    throw Error(kExitUnsupported, "package index entry for " + name + " lacks size or SHA256");
+  return p;
+}
+
+std::string fetch_package(const std::string& name) {
+  CacheLock lock;
+  PackageInfo p = package_info(name);
+  std::string dest = deb_path(p);
+  if (verified(dest, p)) {
+    log::debug("vm: {} cached ({})", name, dest);
+    return dest;
+  }
+  unlink(dest.c_str());
+  log::info("vm: downloading {} {} ({:.1f} MB)", p.name, p.version, double(p.size) / 1e6);
+  TempDir tmp(cache_dir() + "/debs", ".download-");
+  RunResult r = run(apt("apt-get", {"-q", "download", p.name + "=" + p.version}), {tmp.path(), "", 1800});
+  if (r.status != 0)
+    throw Unavailable("downloading " + p.name + " failed: " + tail_of(r.output, 3),
+                      "check network access to the package mirror");
+  std::string got = tmp.path() + "/" + p.filename.substr(p.filename.rfind('/') + 1);
+  if (!verified(got, p))
+    throw Error(kExitUnsupported, "downloaded " + p.name + " does not match the index (size/SHA256)",
+                "the mirror may be syncing; try again later");
+  if (rename(got.c_str(), dest.c_str()) != 0)
+    throw Error(kExitUnsupported, "cannot move " + got + " to " + dest + ": " + strerror(errno));
+  return dest;
+}
+
+std::vector<std::string> available_kernel_versions() {
+  static const std::regex re("^linux-binary-(.+)-cloud-amd64$");
+  std::vector<std::string> versions;
+  for (const auto& n : package_names("linux-binary-")) {
+    std::smatch m;
+    if (n.rfind("linux-binary-unsigned-", 0) == 0) continue;
+    if (std::regex_match(n, m, re)) versions.push_back(m[1]);
+  }
+  std::sort(versions.begin(), versions.end(),
+            [](const std::string& a, const std::string& b) { return strverscmp(a.c_str(), b.c_str()) < 0; });
+  return versions;
+}
+
+std::string select_kernel_version(const std::vector<std::string>& versions, const std::string& pattern) {
+  std::string best;
+  for (const auto& v : versions) {
+    // "7.2.*" matches "7.2.12+deb13"; an exact release "7.3.4+deb13-cloud-amd64" works too.
+    std::string release = v + "-cloud-amd64";
+    if (fnmatch(pattern.c_str(), v.c_str(), 0) == 0 || fnmatch(pattern.c_str(), release.c_str(), 0) == 0 ||
+        pattern == v.substr(0, v.find('+')))
+      if (best.empty() || strverscmp(v.c_str(), best.c_str()) > 0) best = v;
+  }
+  if (best.empty()) {
+    std::string list;
+    for (const auto& v : versions) list += (list.empty() ? "" : ", ") + v;
+    throw usage_error("no Debian cloud kernel matches '" + pattern + "'; available: " +
+                          (list.empty() ? "(none)" : list),
+                      "pass a glob such as '7.2.*' or one of the versions listed");
+  }
+  return best;
+}
+
+Kernel fetch_kernel(const std::string& pattern) {
+  CacheLock lock;
+  Kernel k;
+  k.version = select_kernel_version(available_kernel_versions(), pattern);
+  k.release = k.version + "-cloud-amd64";
+  k.package = "linux-binary-" + k.release;
+  std::string dir = cache_dir() + "/kernels/" + k.release;
+  k.vmlinuz = dir + "/vmlinuz";
+  std::string deb = fetch_package(k.package);
+  std::string stamp = dir + "/source.deb";
+  if (exists(k.vmlinuz) && exists(stamp) && read_file(stamp) == deb) {
+    log::info("vm: kernel {} (cached)", k.release);
+    return k;
+  }
+  make_dirs(dir);
+  std::string member = "./usr/lib/modules/" + k.release + "/vmlinuz";
+  run_checked({"sh", "-c", "dpkg-deb --fsys-tarfile \"$1\" | tar -xO \"$2\" > \"$3\"", "sh", deb, member,
+               k.vmlinuz + ".tmp"},
+              "extracting vmlinuz from " + deb);
+  if (rename((k.vmlinuz + ".tmp").c_str(), k.vmlinuz.c_str()) != 0)
+    throw Error(kExitUnsupported, "cannot write " + k.vmlinuz);
+  write_file(stamp, deb);
+  log::info("vm: kernel {} ready", k.release);
+  return k;
+}
+
+}  // namespace lockscope::vm
