@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pieces shared by the renderers of src/output (not a public interface).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lockscope/output.hpp"
+
+namespace lockscope::output::detail {
+
+// What one report shows: the run groups and the metrics, in display order.
+struct Selection {
+  std::vector<RunGroup> groups;
+  std::vector<std::string> metrics;
+};
+Selection select(const Profile& p, const ReportOptions& o);
+
+// Columns a UTF-8 string takes on a terminal (one per code point).
+size_t display_width(const std::string& s);
+std::string pad_left(const std::string& s, size_t w);
+std::string pad_right(const std::string& s, size_t w);
+// Cuts to `w` columns, ending in "…" when cut.
+std::string truncate(const std::string& s, size_t w);
+
+// Sites sorted by total time (sum of the site histogram), then count, then name.
+std::vector<const SiteEntry*> sorted_sites(const Metric& m);
+// "kernel 7.3.4 (post-patch, merged) · 4 CPUs · backend fentry", etc.
+std::string profile_facts(const Profile& p);
+// "ringbuf_full 3, map_full 1"
+std::string drops_list(const Run& r);
+// "45,678 items/s" or "median 45,678 items/s (40,000 .. 50,000, 5 runs)"
+std::string throughput(const RunGroup& g);
+// Percentiles shown everywhere, in order.
+struct Pct {
+  const char* name;
+  double q;
+};
+inline constexpr Pct kPcts[] = {{"p50", 0.50}, {"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}};
+
+std::string xml_escape(const std::string& s);
+// An identifier-safe form of a name (for SVG ids).
+std::string slug(const std::string& s);
+
+std::string render_text(const Profile& p, const Selection& s, const ReportOptions& o);
+std::string render_markdown(const Profile& p, const Selection& s, const ReportOptions& o);
+std::string render_json(const Profile& p, const Selection& s, const ReportOptions& o);
+std::string render_svg(const Profile& p, const Selection& s, const ReportOptions& o);
+std::string render_html(const Profile& p, const Selection& s, const ReportOptions& o);
+
+}  // namespace lockscope::output::detail

@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pictures without a plotting tool: hand-written SVG (log-x histograms with
+// percentile markers, baseline-vs-candidate CDFs) and HTML pages around them.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "internal.hpp"
+#include "lockscope/error.hpp"
+
+namespace lockscope::output {
+namespace detail {
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  o.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string slug(const std::string& s) {
+  std::string o;
+  for (char c : s) o += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '-';
+  return o.empty() ? "all" : o;
+}
+
+namespace {
+
+constexpr double kW = 820;        // panel width
+constexpr double kH = 300;        // panel height
+constexpr double kLeft = 72, kRight = 24, kBottom = 52;
+const char* const kFont = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\"";
+const char* const kBaseColor = "#0072b2";  // colour-blind safe pair
+const char* const kCandColor = "#d55e00";
+
+std::string num(double v) { return fmt::format("{:.1f}", v); }
+
+// Value label for ticks: "1 µs" rather than "1.00 µs".
+std::string tick_label(double ns) {
+  std::string s = format_ns(ns);
+  size_t sp = s.find(' ');
+  std::string n = s.substr(0, sp), u = sp == std::string::npos ? "" : s.substr(sp);
+  if (n.find('.') != std::string::npos) {
+    while (!n.empty() && n.back() == '0') n.pop_back();
+    if (!n.empty() && n.back() == '.') n.pop_back();
+  }
+  return n + u;
+}
+
+// Upper edge (exclusive) of a bucket, limited to the histogram's max.
+double bucket_hi(const Histogram& h, uint32_t idx) {
+  double hi = double(Histogram::lower_bound(idx) + Histogram::width(idx));
+  return std::min(hi, double(h.max()) + 1.0);
+}
+
+struct LogAxis {
+  double lo = 0, hi = 1;  // log2 of the range
+  double x0 = kLeft, x1 = kW - kRight;
+  double x(double v) const {
+    double l = std::log2(std::max(v, 1.0));
+    return x0 + (l - lo) / (hi - lo) * (x1 - x0);
+  }
+  void include(const Histogram& h, bool first) {
+    double l = std::floor(std::log2(std::max<double>(1.0, double(h.min()))));
+    double u = std::ceil(std::log2(double(h.max()) + 1.0));
+    if (first) {
+      lo = l;
+      hi = u;
+    } else {
+      lo = std::min(lo, l);
+      hi = std::max(hi, u);
+    }
+    if (hi - lo < 1) hi = lo + 1;
+  }
+  std::vector<double> ticks() const {
+    auto collect = [&](std::initializer_list<int> mults) {
+      std::vector<double> t;
+      for (int e = 0; e <= 13; ++e)
+        for (int m : mults) {
+          double v = m * std::pow(10.0, e);
+          double l = std::log2(v);
+          if (l >= lo - 1e-9 && l <= hi + 1e-9) t.push_back(v);
+        }
+      return t;
+    };
+    auto t = collect({1, 2, 5});
+    if (t.size() > 12) t = collect({1});
+    if (t.size() < 3) t = collect({1, 2, 3, 4, 5, 6, 7, 8, 9});
+    return t;
+  }
+};
+
+// Axes, grid and labels of one panel; y ticks are (fraction, label) pairs.
+std::string axes(const LogAxis& ax, double ytop, double ybot,
+                 const std::vector<std::pair<double, std::string>>& yticks,
+                 const std::string& xlabel, const std::string& ylabel) {
+  std::string o;
+  for (const auto& [f, label] : yticks) {
+    double y = ybot - f * (ybot - ytop);
+    o += fmt::format(
+        "<line class=\"grid\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#e4e4e4\"/>\n",
+        num(ax.x0), num(y), num(ax.x1), num(y));
+    o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"11\">{}</text>\n",
+                     num(ax.x0 - 6), num(y + 4), xml_escape(label));
+  }
+  for (double v : ax.ticks()) {
+    double x = ax.x(v);
+    o += fmt::format(
+        "<line class=\"tick\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>\n",
+        num(x), num(ytop), num(ybot));
+    o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
+                     num(x), num(ybot + 15), xml_escape(tick_label(v)));
+  }
+  o += fmt::format(
+      "<path class=\"axis\" d=\"M{} {} V{} H{}\" fill=\"none\" stroke=\"#333\"/>\n", num(ax.x0),
+      num(ytop), num(ybot), num(ax.x1));
+  o += fmt::format(
+      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n",
+      num((ax.x0 + ax.x1) / 2), num(ybot + 34), xml_escape(xlabel));
+  double ym = (ytop + ybot) / 2;
+  o += fmt::format(
+      "<text x=\"16\" y=\"{0}\" text-anchor=\"middle\" font-size=\"12\" "
+      "transform=\"rotate(-90 16 {0})\">{1}</text>\n",
+      num(ym), xml_escape(ylabel));
+  return o;
+}
+
+std::string panel_title(const std::string& title, const std::string& subtitle) {
+  return fmt::format(
+      "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}</text>\n"
+      "<text x=\"10\" y=\"38\" font-size=\"12\" fill=\"#555\">{}</text>\n",
+      xml_escape(title), xml_escape(subtitle));
+}
+
+// A "nice" step for a y axis from 0 to `max` with at most ~5 ticks.
+double nice_step(double max) {
+  if (max <= 0) return 1;
+  double raw = max / 5.0;
+  double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+// Log-x histogram of one metric: 8 bins per octave, bar height = share of
+// events in the bin, dashed markers at p50/p95/p99.
+std::string hist_panel(const std::string& id, const std::string& title, const Histogram& h) {
+  const double ytop = 56, ybot = kH - kBottom;
+  LogAxis ax;
+  ax.include(h, true);
+  std::map<long, uint64_t> bins;  // bin -> count
+  for (const auto& [idx, n] : h.buckets()) {
+    if (!n) continue;
+    double lo = double(Histogram::lower_bound(idx));
+    double mid = (lo + bucket_hi(h, idx)) / 2.0;
+    bins[long(std::floor(std::log2(std::max(mid, 1.0)) * 8.0))] += n;
+  }
+  uint64_t maxc = 0;
+  for (const auto& [_, n] : bins) maxc = std::max(maxc, n);
+  double maxf = double(maxc) / double(h.count());
+  double step = nice_step(maxf * 100.0);
+  double ymax = std::ceil(maxf * 100.0 / step) * step;  // percent
+  if (ymax <= 0) ymax = step;
+  std::vector<std::pair<double, std::string>> yt;
+  for (double v = 0; v <= ymax + 1e-9; v += step)
+    yt.push_back({v / ymax, fmt::format("{}%", tick_label(v).substr(0, tick_label(v).find(' ')))});
+
+  std::string sub = fmt::format("count {} · min {} · p50 {} · p95 {} · p99 {} · max {}",
+                                format_count(h.count()), format_ns(double(h.min())),
+                                format_ns(h.quantile(0.5).value), format_ns(h.quantile(0.95).value),
+                                format_ns(h.quantile(0.99).value), format_ns(double(h.max())));
+  std::string o = panel_title(title, sub);
+  o += axes(ax, ytop, ybot, yt, "time per event (log scale)", "share of events");
+  std::string d;
+  for (const auto& [b, n] : bins) {
+    double xa = ax.x(std::exp2(double(b) / 8.0)), xb = ax.x(std::exp2(double(b + 1) / 8.0));
+    xa = std::max(xa, ax.x0);
+    xb = std::min(std::max(xb, xa + 1.0), ax.x1);
+    double hgt = double(n) / double(h.count()) * 100.0 / ymax * (ybot - ytop);
+    hgt = std::max(hgt, 1.0);
+    d += fmt::format("M{} {}H{}V{}H{}Z", num(xa), num(ybot), num(xb), num(ybot - hgt), num(xa));
+  }
+  o += fmt::format("<path class=\"series hist\" id=\"{}\" d=\"{}\" fill=\"#5b8fc7\" "
+                   "stroke=\"#2f5f95\" stroke-width=\"0.5\"/>\n",
+                   xml_escape(id), d);
+  struct M {
+    const char* name;
+    double q;
+    const char* color;
+  } marks[] = {{"p50", 0.5, "#222"}, {"p95", 0.95, "#d55e00"}, {"p99", 0.99, "#a0307a"}};
+  int i = 0;
+  for (const auto& m : marks) {
+    double x = ax.x(h.quantile(m.q).value);
+    double ty = ytop + 12 + 14 * i++;
+    bool right = x > ax.x1 - 120;
+    o += fmt::format(
+        "<line class=\"marker {}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
+        "stroke-dasharray=\"5 3\" stroke-width=\"1.5\"/>\n",
+        m.name, num(x), num(ytop), num(x), num(ybot), m.color);
+    o += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\" text-anchor=\"{}\" "
+                     "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} "
+                     "{}</text>\n",
+                     num(right ? x - 4 : x + 4), num(ty), m.color, right ? "end" : "start",
+                     m.name, xml_escape(format_ns(h.quantile(m.q).value)));
+  }
+  return o;
+}
+
+struct CdfSeries {
+  std::string id, cls, label, color;
+  const Histogram* h;
+  bool dashed;
+};
+
+std::string cdf_points(const Histogram& h, const LogAxis& ax, double ytop, double ybot) {
+  std::string pts = fmt::format("{},{}", num(ax.x(double(h.min()))), num(ybot));
+  uint64_t seen = 0;
+  for (const auto& [idx, n] : h.buckets()) {
+    if (!n) continue;
+    seen += n;
+    double f = double(seen) / double(h.count());
+    pts += fmt::format(" {},{}", num(ax.x(bucket_hi(h, idx))), num(ybot - f * (ybot - ytop)));
+  }
+  return pts;
+}
+
+std::string cdf_panel(const std::string& title, const std::vector<CdfSeries>& series) {
+  const double ytop = 78, ybot = kH - kBottom;
+  LogAxis ax;
+  bool first = true;
+  for (const auto& s : series) {
+    ax.include(*s.h, first);
+    first = false;
+  }
+  std::vector<std::pair<double, std::string>> yt = {
+      {0, "0%"}, {0.25, "25%"}, {0.5, "50%"}, {0.75, "75%"}, {0.95, "95%"}, {1, "100%"}};
+  std::string o = panel_title(title, "");
+  // Legend: one line per series with its percentiles.
+  double ly = 38;
+  for (const auto& s : series) {
+    const Histogram& h = *s.h;
+    o += fmt::format(
+        "<line x1=\"12\" y1=\"{0}\" x2=\"40\" y2=\"{0}\" stroke=\"{1}\" stroke-width=\"2.5\"{2}/>\n",
+        num(ly - 4), s.color, s.dashed ? " stroke-dasharray=\"6 3\"" : "");
+    o += fmt::format(
+        "<text x=\"46\" y=\"{}\" font-size=\"12\">{}: count {} · p50 {} · p95 {} · p99 {} · max "
+        "{}</text>\n",
+        num(ly), xml_escape(s.label), format_count(h.count()), format_ns(h.quantile(0.5).value),
+        format_ns(h.quantile(0.95).value), format_ns(h.quantile(0.99).value),
+        format_ns(double(h.max())));
+    ly += 17;
+  }
+  o += axes(ax, ytop, ybot, yt, "time per event (log scale)", "fraction of events ≤ x");
+  for (const auto& s : series)
+    o += fmt::format(
+        "<polyline class=\"series {}\" id=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" "
+        "stroke-width=\"2\"{}/>\n",
+        s.cls, xml_escape(s.id), cdf_points(*s.h, ax, ytop, ybot), s.color,
+        s.dashed ? " stroke-dasharray=\"6 3\"" : "");
+  return o;
+}
+
+std::string note_panel(const std::string& title, const std::string& text) {
+  return panel_title(title, text);
+}
+
+// Stacks panels (each kW x its height) into one document or one inline <svg>.
+std::string svg_doc(const std::vector<std::pair<std::string, double>>& panels, bool standalone,
+                     const std::string& heading) {
+  double head = heading.empty() ? 0 : 34;
+  double total = head;
+  for (const auto& p : panels) total += p.second;
+  if (panels.empty()) total += 40;
+  std::string o;
+  if (standalone) o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  o += fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
+      "{1}\" {2}>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      num(kW), num(total), kFont);
+  if (!heading.empty())
+    o += fmt::format("<text x=\"10\" y=\"24\" font-size=\"18\" font-weight=\"bold\">{}</text>\n",
+                     xml_escape(heading));
+  double y = head;
+  for (const auto& [body, h] : panels) {
+    o += fmt::format("<g transform=\"translate(0 {})\">\n{}</g>\n", num(y), body);
+    y += h;
+  }
+  if (panels.empty())
+    o += fmt::format("<text x=\"10\" y=\"{}\" font-size=\"13\">no time distributions in this "
+                     "selection</text>\n",
+                     num(head + 24));
+  o += "</svg>\n";
+  return o;
+}
+
+std::string group_key(const RunGroup& g) { return g.run_indices.size() == 1 && g.title.rfind("run ", 0) == 0
+                                                      ? "run" + std::to_string(g.run_indices[0])
+                                                      : slug(g.scope); }
+
+std::vector<std::pair<std::string, double>> report_panels(const Selection& s, bool notes) {
+  std::vector<std::pair<std::string, double>> panels;
+  for (const auto& g : s.groups) {
+    for (const auto& name : s.metrics) {
+      auto it = g.merged.metrics.find(name);
+      if (it == g.merged.metrics.end()) continue;
+      const Metric& m = it->second;
+      std::string title = (s.groups.size() > 1 ? g.title + " · " : "") + name;
+      if (!m.ok()) {
+        if (notes) panels.push_back({note_panel(title, "unavailable: " + m.reason), 50});
+        continue;
+      }
+      if (m.hist && !m.hist->empty()) {
+        panels.push_back(
+            {hist_panel("hist-" + group_key(g) + "-" + slug(name), title, *m.hist), kH});
+      } else if (m.count && notes) {
+        std::string t = "count " + format_count(*m.count);
+        if (m.total) t += " of " + format_count(*m.total);
+        if (auto sh = m.share()) t += " (" + format_share(*sh) + ")";
+        panels.push_back({note_panel(title, t), 50});
+      }
+    }
+  }
+  return panels;
+}
+
+const char* const kCss =
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px;color:#222;"
+    "max-width:1100px}"
+    "table{border-collapse:collapse;margin:8px 0 16px}"
+    "th,td{border-bottom:1px solid #ddd;padding:3px 10px;text-align:right;white-space:nowrap}"
+    "th{background:#f3f3f3}td.l,th.l{text-align:left}"
+    ".drops{background:#fde8e8;border:2px solid #c0392b;color:#8e1b10;padding:8px 12px;"
+    "font-weight:bold;margin:8px 0}"
+    ".unavail{color:#8a6d00}.facts{color:#555}.desc{color:#555;font-weight:normal}"
+    "h2{border-bottom:2px solid #0072b2;padding-bottom:4px;margin-top:32px}"
+    "svg{display:block;margin:6px 0 10px}"
+    "tr.up td.delta{color:#b03a00;font-weight:bold}tr.down td.delta{color:#006d3a}";
+
+std::string html_head(const std::string& title) {
+  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+         xml_escape(title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
+}
+
+std::string html_table(const std::vector<std::string>& head, const std::vector<bool>& left,
+                       const std::vector<std::vector<std::string>>& rows,
+                       const std::vector<std::string>& row_class = {}) {
+  std::string o = "<table>\n<tr>";
+  for (size_t c = 0; c < head.size(); ++c)
+    o += std::string("<th") + (left[c] ? " class=\"l\"" : "") + ">" + xml_escape(head[c]) + "</th>";
+  o += "</tr>\n";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    o += "<tr" + (r < row_class.size() && !row_class[r].empty() ? " class=\"" + row_class[r] + "\"" : std::string()) + ">";
+    for (size_t c = 0; c < rows[r].size(); ++c) {
+      std::string cls = left[c] ? "l" : "";
+      if (head[c] == "delta") cls = "delta";
+      o += "<td" + (cls.empty() ? std::string() : " class=\"" + cls + "\"") + ">" +
+           xml_escape(rows[r][c]) + "</td>";
+    }
+    o += "</tr>\n";
+  }
+  return o + "</table>\n";
+}
+
+std::string pct_with_err(const Histogram& h, double q) {
+  auto v = h.quantile(q);
+  return format_ns(v.value) + (v.error_bound > 0 ? " ±" + format_ns(v.error_bound) : "");
+}
+
+}  // namespace
+
+std::string render_svg(const Profile& p, const Selection& s, const ReportOptions& o) {
+  std::string heading = "lockscope report" + (o.source.empty() ? "" : ": " + o.source);
+  if (!p.label.empty()) heading += " (" + p.label + ")";
+  return svg_doc(report_panels(s, false), true, heading);
+}
+
+std::string render_html(const Profile& p, const Selection& s, const ReportOptions& o) {
+  std::string title = "lockscope report" + (o.source.empty() ? "" : ": " + o.source);
+  std::string out = html_head(title) + "<h1>" + xml_escape(title) + "</h1>\n";
+  out += "<p class=\"facts\">" + xml_escape(profile_facts(p)) + "</p>\n";
+  for (const auto& r : p.hooks_refused)
+    out += "<p class=\"unavail\">hook refused: " + xml_escape(r.name) +
+           (r.reason.empty() ? "" : " (" + xml_escape(r.reason) + ")") + "</p>\n";
+  for (const auto& g : s.groups) {
+    const Run& run = g.merged;
+    out += "<h2>" + xml_escape(g.title) +
+           (run.duration_s > 0 ? fmt::format(" · {:.1f} s", run.duration_s) : "") + "</h2>\n";
+    if (run.total_drops() > 0)
+      out += "<div class=\"drops\">DROPS: " + format_count(run.total_drops()) + " events lost (" +
+             xml_escape(drops_list(run)) + "): counts and percentiles undercount</div>\n";
+    if (!g.items_per_sec.empty()) out += "<p>Workload " + xml_escape(g.workload_name) + ": " + xml_escape(throughput(g)) + "</p>\n";
+    for (const auto& name : s.metrics) {
+      auto it = run.metrics.find(name);
+      if (it == run.metrics.end()) continue;
+      const Metric& m = it->second;
+      std::string desc = metric_description(name);
+      out += "<h3>" + xml_escape(name) +
+             (desc.empty() ? "" : " <span class=\"desc\">· " + xml_escape(desc) + "</span>") +
+             "</h3>\n";
+      if (!m.ok()) {
+        out += "<p class=\"unavail\">unavailable: " + xml_escape(m.reason) + "</p>\n";
+        continue;
+      }
+      if (m.count) {
+        std::string t = "count " + format_count(*m.count);
+        if (m.total) t += " of " + format_count(*m.total);
+        if (auto sh = m.share()) t += " (" + format_share(*sh) + ")";
+        out += "<p>" + xml_escape(t) + "</p>\n";
+      }
+      if (m.hist && !m.hist->empty()) {
+        const Histogram& h = *m.hist;
+        std::vector<std::string> head = {"count", "min"}, row = {format_count(h.count()),
+                                                               format_ns(double(h.min()))};
+        for (const auto& pc : kPcts) head.push_back(pc.name), row.push_back(pct_with_err(h, pc.q));
+        head.push_back("max"), row.push_back(format_ns(double(h.max())));
+        head.push_back("mean"), row.push_back(format_ns(h.mean()));
+        out += html_table(head, std::vector<bool>(head.size(), false), {row});
+        out += svg_doc({{hist_panel("hist-" + group_key(g) + "-" + slug(name), name, h), kH}},
+                       false, "");
+      }
+      if (!m.by_kind.empty()) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& [k, h] : m.by_kind)
+          rows.push_back({k, format_count(h.count()), format_ns(h.quantile(0.5).value),
+                          format_ns(h.quantile(0.95).value), format_ns(h.quantile(0.99).value),
+                          format_ns(double(h.max()))});
+        out += html_table({"pool kind", "count", "p50", "p95", "p99", "max"},
+                          {true, false, false, false, false, false}, rows);
+      }
+      if (!m.by_site.empty()) {
+        auto sites = sorted_sites(m);
+        auto any = [&](auto pred) { return std::any_of(sites.begin(), sites.end(), pred); };
+        bool timed = any([](const SiteEntry* e) { return e->hist.has_value(); });
+        bool detail = any([](const SiteEntry* e) { return !e->detail.empty(); });
+        bool kind = any([](const SiteEntry* e) { return !e->kind.empty(); });
+        uint64_t all = 0;
+        for (const SiteEntry* e : sites) all += e->count;
+        std::vector<std::string> head = {"site"};
+        std::vector<bool> left = {true};
+        if (detail) head.push_back("workqueue"), left.push_back(true);
+        if (kind) head.push_back("kind"), left.push_back(true);
+        head.push_back("count"), left.push_back(false);
+        for (const char* c : timed ? std::vector<const char*>{"total", "mean", "p95"}
+                                   : std::vector<const char*>{"share"})
+          head.push_back(c), left.push_back(false);
+        std::vector<std::vector<std::string>> rows;
+        for (const SiteEntry* e : sites) {
+          std::vector<std::string> r = {e->site};
+          if (detail) r.push_back(e->detail);
+          if (kind) r.push_back(e->kind);
+          r.push_back(format_count(e->count));
+          if (!timed) {
+            r.push_back(all ? format_share(double(e->count) / double(all)) : "-");
+          } else if (e->hist && !e->hist->empty()) {
+            r.push_back(format_ns(double(e->hist->sum())));
+            r.push_back(format_ns(e->hist->mean()));
+            r.push_back(format_ns(e->hist->quantile(0.95).value));
+          } else {
+            r.insert(r.end(), {"-", "-", "-"});
+          }
+          rows.push_back(r);
+        }
+        out += html_table(head, left, rows);
+      }
+    }
+  }
+  return out + "</body>\n</html>\n";
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+namespace {
+
+struct DiffPanel {
+  std::string scope, metric;
+  const Histogram* base = nullptr;
+  const Histogram* cand = nullptr;
+};
+
+struct DiffData {
+  std::vector<RunGroup> bg, cg;  // own the merged histograms
+  std::vector<DiffPanel> panels;
+  std::string base_label, cand_label;
+};
+
+DiffData diff_data(const Profile& base, const Profile& cand, const DiffPictureOptions& o) {
+  DiffData d;
+  d.bg = group_runs(base);
+  d.cg = group_runs(cand);
+  d.base_label = !o.base_label.empty() ? o.base_label : !base.label.empty() ? base.label : "baseline";
+  d.cand_label = !o.cand_label.empty() ? o.cand_label : !cand.label.empty() ? cand.label : "candidate";
+  if (d.base_label == d.cand_label) {
+    d.base_label += " (baseline)";
+    d.cand_label += " (candidate)";
+  }
+  std::vector<std::string> scopes;
+  for (const auto* gs : {&d.bg, &d.cg})
+    for (const auto& g : *gs)
+      if (std::find(scopes.begin(), scopes.end(), g.scope) == scopes.end()) scopes.push_back(g.scope);
+  if (!o.scope.empty()) {
+    if (std::find(scopes.begin(), scopes.end(), o.scope) == scopes.end())
+      throw usage_error("no run of scope '" + o.scope + "' in either profile");
+    scopes = {o.scope};
+  }
+  auto find = [](const std::vector<RunGroup>& gs, const std::string& s) -> const RunGroup* {
+    for (const auto& g : gs)
+      if (g.scope == s) return &g;
+    return nullptr;
+  };
+  auto hist_of = [](const RunGroup* g, const std::string& m) -> const Histogram* {
+    if (!g) return nullptr;
+    auto it = g->merged.metrics.find(m);
+    if (it == g->merged.metrics.end() || !it->second.ok() || !it->second.hist ||
+        it->second.hist->empty())
+      return nullptr;
+    return &*it->second.hist;
+  };
+  for (const auto& s : scopes) {
+    const RunGroup* b = find(d.bg, s);
+    const RunGroup* c = find(d.cg, s);
+    std::vector<std::string> names;
+    for (const RunGroup* g : {b, c})
+      if (g)
+        for (const auto& [n, _] : g->merged.metrics) names.push_back(n);
+    for (const auto& n : metric_order(names)) {
+      if (!o.metrics.empty() && std::find(o.metrics.begin(), o.metrics.end(), n) == o.metrics.end())
+        continue;
+      DiffPanel p{s, n, hist_of(b, n), hist_of(c, n)};
+      if (p.base || p.cand) d.panels.push_back(p);
+    }
+  }
+  return d;
+}
+
+std::vector<std::pair<std::string, double>> diff_panels(const DiffData& d) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& p : d.panels) {
+    std::vector<CdfSeries> series;
+    std::string key = slug(p.scope) + "-" + slug(p.metric);
+    if (p.base)
+      series.push_back({"cdf-base-" + key, "cdf base", d.base_label, kBaseColor, p.base, false});
+    if (p.cand)
+      series.push_back({"cdf-cand-" + key, "cdf cand", d.cand_label, kCandColor, p.cand, true});
+    std::string title = (p.scope.empty() ? "" : "scope " + p.scope + " · ") + p.metric;
+    out.push_back({cdf_panel(title, series), kH});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_diff_svg(const Profile& base, const Profile& cand, const DiffPictureOptions& o) {
+  DiffData d = diff_data(base, cand, o);
+  return svg_doc(diff_panels(d), true, "lockscope diff: " + d.base_label + " vs " + d.cand_label);
+}
+
+std::string render_diff_html(const Profile& base, const Profile& cand,
+                             const DiffPictureOptions& o) {
+  DiffData d = diff_data(base, cand, o);
+  std::string title = "lockscope diff: " + d.base_label + " vs " + d.cand_label;
+  std::string out = html_head(title) + "<h1>" + xml_escape(title) + "</h1>\n";
+  out += "<p class=\"facts\">baseline: " + xml_escape(profile_facts(base)) + "<br>candidate: " +
+         xml_escape(profile_facts(cand)) + "</p>\n";
+  auto panels = diff_panels(d);
+  std::string scope = "\x01";
+  for (size_t i = 0; i < d.panels.size(); ++i) {
+    const DiffPanel& p = d.panels[i];
+    if (p.scope != scope) {
+      scope = p.scope;
+      out += "<h2>" + xml_escape(scope.empty() ? "recording" : "scope " + scope) + "</h2>\n";
+    }
+    std::string desc = metric_description(p.metric);
+    out += "<h3>" + xml_escape(p.metric) +
+           (desc.empty() ? "" : " <span class=\"desc\">· " + xml_escape(desc) + "</span>") +
+           "</h3>\n";
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> cls;
+    auto row = [&](const std::string& what, double b, double c, bool have_b, bool have_c,
+                   const std::string& bs, const std::string& cs) {
+      std::string delta = "-", k;
+      if (have_b && have_c && b > 0) {
+        double pct = (c - b) / b * 100.0;
+        delta = fmt::format("{:+.1f}%", pct);
+        k = pct > 0.05 ? "up" : pct < -0.05 ? "down" : "";
+      }
+      rows.push_back({what, have_b ? bs : "-", have_c ? cs : "-", delta});
+      cls.push_back(k);
+    };
+    row("count", p.base ? double(p.base->count()) : 0, p.cand ? double(p.cand->count()) : 0,
+        p.base, p.cand, p.base ? format_count(p.base->count()) : "",
+        p.cand ? format_count(p.cand->count()) : "");
+    for (const auto& pc : kPcts)
+      row(pc.name, p.base ? p.base->quantile(pc.q).value : 0,
+          p.cand ? p.cand->quantile(pc.q).value : 0, p.base, p.cand,
+          p.base ? pct_with_err(*p.base, pc.q) : "", p.cand ? pct_with_err(*p.cand, pc.q) : "");
+    row("max", p.base ? double(p.base->max()) : 0, p.cand ? double(p.cand->max()) : 0, p.base,
+        p.cand, p.base ? format_ns(double(p.base->max())) : "",
+        p.cand ? format_ns(double(p.cand->max())) : "");
+    out += html_table({"", d.base_label, d.cand_label, "delta"}, {true, false, false, false}, rows,
+                      cls);
+    out += svg_doc({panels[i]}, false, "");
+  }
+  if (d.panels.empty()) out += "<p>No time distributions to compare.</p>\n";
+  return out + "</body>\n</html>\n";
+}
+
+}  // namespace lockscope::output

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: Apache-2.0
+// Text and markdown reports, the bcc-style histogram, and interval lines.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "internal.hpp"
+#include "lockscope/error.hpp"
+
+namespace lockscope::output {
+namespace detail {
+
+size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::string pad_left(const std::string& s, size_t w) {
+  size_t d = display_width(s);
+  return d >= w ? s : std::string(w - d, ' ') + s;
+}
+
+std::string pad_right(const std::string& s, size_t w) {
+  size_t d = display_width(s);
+  return d >= w ? s : s + std::string(w - d, ' ');
+}
+
+std::string truncate(const std::string& s, size_t w) {
+  if (display_width(s) <= w) return s;
+  if (w == 0) return {};
+  std::string out;
+  size_t cols = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80) {
+      if (cols + 1 >= w) break;
+      ++cols;
+    }
+    out += s[i];
+  }
+  return out + "…";
+}
+
+std::vector<const SiteEntry*> sorted_sites(const Metric& m) {
+  std::vector<const SiteEntry*> v;
+  for (const auto& s : m.by_site) v.push_back(&s);
+  std::stable_sort(v.begin(), v.end(), [](const SiteEntry* a, const SiteEntry* b) {
+    uint64_t ta = a->hist ? a->hist->sum() : 0, tb = b->hist ? b->hist->sum() : 0;
+    if (ta != tb) return ta > tb;
+    if (a->count != b->count) return a->count > b->count;
+    return a->site < b->site;
+  });
+  return v;
+}
+
+std::string profile_facts(const Profile& p) {
+  std::vector<std::string> parts;
+  if (!p.label.empty()) parts.push_back("label " + p.label);
+  if (!p.kernel_release.empty()) {
+    std::string k = "kernel " + p.kernel_release;
+    std::string st = p.patch_state;
+    if (!p.patch_variant.empty()) st += (st.empty() ? "" : ", ") + p.patch_variant;
+    if (!st.empty()) k += " (" + st + ")";
+    parts.push_back(k);
+  }
+  if (p.nr_cpus) parts.push_back(fmt::format("{} CPUs", p.nr_cpus));
+  if (!p.backend.empty()) parts.push_back("backend " + p.backend);
+  if (!p.hostname.empty()) parts.push_back("host " + p.hostname);
+  if (!p.created.empty()) parts.push_back(p.created);
+  std::string out;
+  for (const auto& s : parts) out += (out.empty() ? "" : " · ") + s;
+  return out;
+}
+
+std::string drops_list(const Run& r) {
+  std::string out;
+  for (const auto& [k, v] : r.drops)
+    if (v) out += (out.empty() ? "" : ", ") + k + " " + format_count(v);
+  return out;
+}
+
+std::string throughput(const RunGroup& g) {
+  if (g.items_per_sec.empty()) return {};
+  auto v = g.items_per_sec;
+  std::sort(v.begin(), v.end());
+  auto ips = [](double x) { return format_count(uint64_t(std::llround(x))); };
+  if (v.size() == 1) return ips(v[0]) + " items/s";
+  double med = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return fmt::format("median {} items/s ({} .. {}, {} runs)", ips(med), ips(v.front()),
+                     ips(v.back()), v.size());
+}
+
+Selection select(const Profile& p, const ReportOptions& o) {
+  Selection s;
+  s.groups = group_runs(p, o.run, o.scope);
+  std::vector<std::string> names;
+  for (const auto& g : s.groups)
+    for (const auto& [n, _] : g.merged.metrics) names.push_back(n);
+  std::vector<std::string> all = metric_order(names);
+  if (o.metrics.empty()) {
+    s.metrics = all;
+    return s;
+  }
+  for (const auto& want : o.metrics) {
+    if (std::find(all.begin(), all.end(), want) == all.end()) {
+      std::string have;
+      for (const auto& n : all) have += (have.empty() ? "" : ", ") + n;
+      throw usage_error("metric '" + want + "' is not in this profile",
+                        have.empty() ? "the selected runs hold no metrics"
+                                     : "metrics in this profile: " + have);
+    }
+    if (std::find(s.metrics.begin(), s.metrics.end(), want) == s.metrics.end())
+      s.metrics.push_back(want);
+  }
+  return s;
+}
+
+namespace {
+
+struct Style {
+  bool on = false;
+  std::string bold(const std::string& s) const { return on ? "\033[1m" + s + "\033[0m" : s; }
+  std::string red(const std::string& s) const { return on ? "\033[1;31m" + s + "\033[0m" : s; }
+  std::string yellow(const std::string& s) const { return on ? "\033[33m" + s + "\033[0m" : s; }
+  std::string cyan(const std::string& s) const { return on ? "\033[36m" + s + "\033[0m" : s; }
+};
+
+unsigned row_of(uint64_t v) { return v < 2 ? 0u : 63u - unsigned(__builtin_clzll(v)); }
+uint64_t row_lo(unsigned k) { return k == 0 ? 0 : uint64_t(1) << k; }
+uint64_t row_hi(unsigned k) { return k == 0 ? 1 : (uint64_t(1) << (k + 1)) - 1; }
+
+// "1.02µs": a short human label for narrow terminals.
+std::string short_ns(double ns) {
+  std::string s = format_ns(ns);
+  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
+  return s;
+}
+
+// A table with right-aligned numeric columns and left-aligned text columns.
+struct Table {
+  std::vector<std::string> head;
+  std::vector<bool> left;  // per column
+  std::vector<std::vector<std::string>> rows;
+
+  // Shrinks the given text columns (in order) so the table fits `width`.
+  std::string text(const std::string& indent, int width, std::vector<size_t> shrink) const {
+    std::vector<size_t> w(head.size());
+    for (size_t c = 0; c < head.size(); ++c) {
+      w[c] = display_width(head[c]);
+      for (const auto& r : rows) w[c] = std::max(w[c], display_width(r[c]));
+    }
+    auto total = [&] {
+      size_t t = indent.size();
+      for (size_t c = 0; c < w.size(); ++c) t += w[c] + (c ? 2 : 0);
+      return t;
+    };
+    for (size_t c : shrink) {
+      size_t t = total();
+      if (t <= size_t(width)) break;
+      size_t min_w = std::max<size_t>(display_width(head[c]), 8);
+      size_t excess = t - size_t(width);
+      if (w[c] > min_w) w[c] -= std::min(excess, w[c] - min_w);
+    }
+    std::string out;
+    auto line = [&](const std::vector<std::string>& cells) {
+      std::string l = indent;
+      for (size_t c = 0; c < cells.size(); ++c) {
+        if (c) l += "  ";
+        std::string cell = truncate(cells[c], w[c]);
+        l += left[c] ? (c + 1 == cells.size() ? cell : pad_right(cell, w[c])) : pad_left(cell, w[c]);
+      }
+      while (!l.empty() && l.back() == ' ') l.pop_back();
+      out += l + "\n";
+    };
+    line(head);
+    for (const auto& r : rows) line(r);
+    return out;
+  }
+
+  std::string markdown() const {
+    auto esc = [](const std::string& s) {
+      std::string o;
+      for (char c : s) {
+        if (c == '|') o += '\\';
+        o += c;
+      }
+      return o;
+    };
+    std::string out = "|";
+    for (const auto& h : head) out += " " + esc(h) + " |";
+    out += "\n|";
+    for (size_t c = 0; c < head.size(); ++c) out += left[c] ? " --- |" : " ---: |";
+    out += "\n";
+    for (const auto& r : rows) {
+      out += "|";
+      for (const auto& cell : r) out += " " + esc(cell) + " |";
+      out += "\n";
+    }
+    return out;
+  }
+};
+
+std::string pct_cell(const Histogram& h, double q, bool with_err) {
+  auto qv = h.quantile(q);
+  std::string s = format_ns(qv.value);
+  if (with_err && qv.error_bound > 0) s += " ±" + format_ns(qv.error_bound);
+  return s;
+}
+
+// Summary table of one histogram: count, min, percentiles (± error), max.
+Table summary_table(const Histogram& h, bool err_inline) {
+  Table t;
+  t.head = {"count", "min"};
+  for (const auto& p : kPcts) t.head.push_back(p.name);
+  t.head.push_back("max");
+  t.head.push_back("mean");
+  t.left.assign(t.head.size(), false);
+  std::vector<std::string> r = {format_count(h.count()), format_ns(double(h.min()))};
+  for (const auto& p : kPcts) r.push_back(pct_cell(h, p.q, err_inline));
+  r.push_back(format_ns(double(h.max())));
+  r.push_back(format_ns(h.mean()));
+  t.rows.push_back(r);
+  if (!err_inline) {
+    std::vector<std::string> e = {"", ""};
+    bool any = false;
+    for (const auto& p : kPcts) {
+      double eb = h.quantile(p.q).error_bound;
+      any |= eb > 0;
+      e.push_back(eb > 0 ? "±" + format_ns(eb) : "±0");
+    }
+    e.push_back("");
+    e.push_back("");
+    if (any) t.rows.push_back(e);
+  }
+  return t;
+}
+
+Table kind_table(const Metric& m) {
+  Table t;
+  t.head = {"pool kind", "count", "p50", "p95", "p99", "max"};
+  t.left = {true, false, false, false, false, false};
+  for (const auto& [k, h] : m.by_kind)
+    t.rows.push_back({k, format_count(h.count()), pct_cell(h, 0.5, false),
+                      pct_cell(h, 0.95, false), pct_cell(h, 0.99, false),
+                      format_ns(double(h.max()))});
+  return t;
+}
+
+Table site_table(const Metric& m, size_t top, size_t* hidden) {
+  auto sites = sorted_sites(m);
+  bool timed = std::any_of(sites.begin(), sites.end(), [](auto* s) { return s->hist.has_value(); });
+  bool detail = std::any_of(sites.begin(), sites.end(), [](auto* s) { return !s->detail.empty(); });
+  bool kind = std::any_of(sites.begin(), sites.end(), [](auto* s) { return !s->kind.empty(); });
+  uint64_t all = 0;
+  for (auto* s : sites) all += s->count;
+  Table t;
+  t.head = {"site"};
+  t.left = {true};
+  if (detail) t.head.push_back("workqueue"), t.left.push_back(true);
+  if (kind) t.head.push_back("kind"), t.left.push_back(true);
+  t.head.push_back("count"), t.left.push_back(false);
+  if (timed) {
+    for (const char* h : {"total", "mean", "p95"}) t.head.push_back(h), t.left.push_back(false);
+  } else {
+    t.head.push_back("share"), t.left.push_back(false);
+  }
+  size_t n = top == 0 ? sites.size() : std::min(top, sites.size());
+  *hidden = sites.size() - n;
+  for (size_t i = 0; i < n; ++i) {
+    const SiteEntry& s = *sites[i];
+    std::vector<std::string> r = {s.site};
+    if (detail) r.push_back(s.detail.empty() ? "-" : s.detail);
+    if (kind) r.push_back(s.kind.empty() ? "-" : s.kind);
+    r.push_back(format_count(s.count));
+    if (timed) {
+      if (s.hist && !s.hist->empty()) {
+        r.push_back(format_ns(double(s.hist->sum())));
+        r.push_back(format_ns(s.hist->mean()));
+        r.push_back(format_ns(s.hist->quantile(0.95).value));
+      } else {
+        r.insert(r.end(), {"-", "-", "-"});
+      }
+    } else {
+      r.push_back(all ? format_share(double(s.count) / double(all)) : "-");
+    }
+    t.rows.push_back(r);
+  }
+  return t;
+}
+
+// "count 1,234 of 5,678 wakeups (21.7%)" for event metrics.
+std::string event_line(const std::string& name, const Metric& m) {
+  std::string s = "count " + format_count(*m.count);
+  if (m.total) {
+    std::string what = name == metric::kWakeupsUnderPoolLock ? " wakeups" : "";
+    s += " of " + format_count(*m.total) + what;
+    if (auto sh = m.share()) s += " (" + format_share(*sh) + ")";
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string render_text(const Profile& p, const Selection& s, const ReportOptions& o) {
+  Style st{o.color};
+  std::string out;
+  out += st.bold("lockscope report" + (o.source.empty() ? "" : ": " + o.source)) + "\n";
+  std::string facts = profile_facts(p);
+  if (!facts.empty()) out += facts + "\n";
+  for (const auto& r : p.hooks_refused)
+    out += st.yellow("hook refused: " + r.name + (r.reason.empty() ? "" : " (" + r.reason + ")")) +
+           "\n";
+  if (s.groups.empty()) out += "\nthe profile holds no runs\n";
+  for (const auto& g : s.groups) {
+    const Run& run = g.merged;
+    std::string head = "== " + g.title;
+    if (run.duration_s > 0) head += fmt::format(" · {:.1f} s", run.duration_s);
+    head += " ==";
+    out += "\n" + st.bold(head) + "\n";
+    if (run.total_drops() > 0)
+      out += st.red(fmt::format("DROPS: {} events lost ({}): counts and percentiles undercount",
+                                format_count(run.total_drops()), drops_list(run))) +
+             "\n";
+    if (!g.items_per_sec.empty())
+      out += "workload " + g.workload_name + ": " + throughput(g) + "\n";
+    for (const auto& name : s.metrics) {
+      auto it = run.metrics.find(name);
+      if (it == run.metrics.end()) continue;
+      const Metric& m = it->second;
+      std::string desc = metric_description(name);
+      out += "\n";
+      if (!m.ok()) {
+        out += st.bold(name) + ": " + st.yellow("unavailable: " + m.reason) + "\n";
+        continue;
+      }
+      out += st.bold(name) + (desc.empty() ? "" : ": " + desc) + "\n";
+      if (m.count) out += "  " + event_line(name, m) + "\n";
+      if (m.hist) {
+        const Histogram& h = *m.hist;
+        if (h.empty()) {
+          out += "  no events\n";
+        } else {
+          out += summary_table(h, false).text("  ", o.width, {});
+          if (h.clamped())
+            out += fmt::format("  {} values above the histogram range (in the top bucket)\n",
+                               format_count(h.clamped()));
+          out += "\n" + render_ascii_histogram(h, o.width, o.color);
+        }
+      }
+      if (!m.by_kind.empty()) out += "\n" + kind_table(m).text("  ", o.width, {});
+      if (!m.by_site.empty()) {
+        size_t hidden = 0;
+        Table t = site_table(m, o.top_sites, &hidden);
+        out += "\n" + t.text("  ", o.width, {1, 0});
+        if (hidden) out += fmt::format("  ... {} more sites (--top 0 shows all)\n", hidden);
+      }
+    }
+  }
+  return out;
+}
+
+std::string render_markdown(const Profile& p, const Selection& s, const ReportOptions& o) {
+  std::string out = "# lockscope report" + (o.source.empty() ? "" : ": `" + o.source + "`") + "\n\n";
+  std::string facts = profile_facts(p);
+  if (!facts.empty()) out += facts + "\n\n";
+  for (const auto& r : p.hooks_refused)
+    out += "- hook refused: `" + r.name + "`" + (r.reason.empty() ? "" : " (" + r.reason + ")") +
+           "\n";
+  if (!p.hooks_refused.empty()) out += "\n";
+  for (const auto& g : s.groups) {
+    const Run& run = g.merged;
+    out += "## " + g.title;
+    if (run.duration_s > 0) out += fmt::format(" · {:.1f} s", run.duration_s);
+    out += "\n\n";
+    if (run.total_drops() > 0)
+      out += fmt::format("> **DROPS: {} events lost** ({}): counts and percentiles undercount.\n\n",
+                         format_count(run.total_drops()), drops_list(run));
+    if (!g.items_per_sec.empty())
+      out += "Workload `" + g.workload_name + "`: " + throughput(g) + "\n\n";
+    for (const auto& name : s.metrics) {
+      auto it = run.metrics.find(name);
+      if (it == run.metrics.end()) continue;
+      const Metric& m = it->second;
+      if (!m.ok()) {
+        out += "### `" + name + "`: unavailable\n\n" + m.reason + "\n\n";
+        continue;
+      }
+      std::string desc = metric_description(name);
+      out += "### `" + name + "`" + (desc.empty() ? "" : ": " + desc) + "\n\n";
+      if (m.count) out += event_line(name, m) + "\n\n";
+      if (m.hist) {
+        if (m.hist->empty()) {
+          out += "No events.\n\n";
+        } else {
+          out += summary_table(*m.hist, true).markdown() + "\n";
+          out += "```text\n" + render_ascii_histogram(*m.hist, 80, false) + "```\n\n";
+        }
+      }
+      if (!m.by_kind.empty()) out += kind_table(m).markdown() + "\n";
+      if (!m.by_site.empty()) {
+        size_t hidden = 0;
+        out += site_table(m, 0, &hidden).markdown() + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+std::string render_ascii_histogram(const Histogram& h, int width, bool color) {
+  if (h.empty()) return {};
+  std::map<unsigned, uint64_t> rows;
+  for (const auto& [idx, n] : h.buckets())
+    if (n) rows[row_of(Histogram::lower_bound(idx))] += n;
+  if (rows.empty()) return {};
+  unsigned first = rows.begin()->first, last = rows.rbegin()->first;
+  uint64_t maxc = 0;
+  for (const auto& [_, n] : rows) maxc = std::max(maxc, n);
+  size_t cw = std::max<size_t>(8, std::to_string(maxc).size());
+
+  // Raw nanosecond ranges like bcc; human labels when the terminal is narrow.
+  bool human = false;
+  size_t lw = std::to_string(row_hi(last)).size();
+  size_t indent = 5;
+  auto prefix = [&] { return indent + lw + 4 + lw + 3 + cw + 2; };
+  const size_t kMinBar = 10, kMaxBar = 60;
+  if (prefix() + kMinBar + 1 > size_t(width)) indent = 0;
+  if (prefix() + kMinBar + 1 > size_t(width)) {
+    human = true;
+    lw = 0;
+    for (unsigned k = first; k <= last; ++k)
+      lw = std::max({lw, display_width(short_ns(double(row_lo(k)))),
+                     display_width(short_ns(double(row_hi(k) + 1)))});
+    cw = std::max<size_t>(5, std::to_string(maxc).size());
+  }
+  size_t bar = size_t(width) > prefix() + 1 ? size_t(width) - prefix() - 1 : 1;
+  bar = std::clamp<size_t>(bar, 1, kMaxBar);
+
+  Style st{color};
+  std::string out = std::string(indent, ' ') + pad_right(human ? "range" : "ns", lw + 4 + lw) +
+                    " : " + pad_right("count", cw) + "  distribution\n";
+  for (unsigned k = first; k <= last; ++k) {
+    uint64_t n = rows.count(k) ? rows[k] : 0;
+    std::string lo = human ? short_ns(double(row_lo(k))) : std::to_string(row_lo(k));
+    std::string hi = human ? short_ns(double(row_hi(k) + 1)) : std::to_string(row_hi(k));
+    size_t stars = maxc ? size_t((double(n) * double(bar)) / double(maxc) + 0.5) : 0;
+    if (n > 0 && stars == 0) stars = 1;  // a rare tail stays visible
+    out += std::string(indent, ' ') + pad_left(lo, lw) + " -> " + pad_right(hi, lw) + " : " +
+           pad_right(std::to_string(n), cw) + " |" + st.cyan(std::string(stars, '*')) +
+           std::string(bar - stars, ' ') + "|\n";
+  }
+  return out;
+}
+
+std::string render_report(const Profile& p, const ReportOptions& o) {
+  Selection s = select(p, o);
+  switch (o.format) {
+    case Format::kText: return render_text(p, s, o);
+    case Format::kMarkdown: return render_markdown(p, s, o);
+    case Format::kJson: return render_json(p, s, o);
+    case Format::kSvg: return render_svg(p, s, o);
+    case Format::kHtml: return render_html(p, s, o);
+  }
+  return {};
+}
+
+// ---- interval lines ------------------------------------------------------------
+
+namespace {
+const char* const kIntervalFmt = "{:>8} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9} {:>8}\n";
+
+std::string count_of(const Run& r, const char* name) {
+  auto it = r.metrics.find(name);
+  if (it == r.metrics.end() || !it->second.ok()) return "-";
+  const Metric& m = it->second;
+  if (m.count) return std::to_string(*m.count);
+  if (m.hist) return std::to_string(m.hist->count());
+  return "-";
+}
+
+std::string p95_of(const Run& r, const char* name) {
+  auto it = r.metrics.find(name);
+  if (it == r.metrics.end() || !it->second.ok() || !it->second.hist) return "-";
+  if (it->second.hist->empty()) return "-";
+  return format_ns(it->second.hist->quantile(0.95).value);
+}
+
+std::string share_of(const Run& r, const char* name) {
+  auto it = r.metrics.find(name);
+  if (it == r.metrics.end() || !it->second.ok()) return "-";
+  auto s = it->second.share();
+  return s ? format_share(*s) : "-";
+}
+}  // namespace
+
+std::string render_interval_header() {
+  return fmt::format(kIntervalFmt, "time(s)", "holds", "hold p95", "wakeups", "share",
+                     "rq-nested", "waits", "wait p95", "drops");
+}
+
+std::string render_interval_line(double t_s, const Run& d) {
+  // fmt pads by code points, so "µs" columns line up.
+  return fmt::format(kIntervalFmt, fmt::format("{:.1f}", t_s), count_of(d, metric::kPoolLockHold),
+                     p95_of(d, metric::kPoolLockHold), count_of(d, metric::kWakeupsUnderPoolLock),
+                     share_of(d, metric::kWakeupsUnderPoolLock), count_of(d, metric::kRqLockNested),
+                     count_of(d, metric::kPoolLockWait), p95_of(d, metric::kPoolLockWait),
+                     std::to_string(d.total_drops()));
+}
+
+}  // namespace lockscope::output
