@@ -2,21 +2,72 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
+#include "lockscope/diff.hpp"
 #include "lockscope/error.hpp"
 
 namespace lockscope::cli {
 
+namespace {
+
+struct DiffArgs {
+  std::string base, cand;
+  std::vector<std::string> gates;
+  std::string gate_file;
+  std::string format = "text";
+  diff::Options opt;
+};
+
+int run_diff(const DiffArgs& a) {
+  std::vector<diff::GateExpr> gate;
+  for (const auto& g : a.gates) gate.push_back(diff::parse_gate(g));
+  if (!a.gate_file.empty())
+    for (auto& g : diff::parse_gate_file(a.gate_file)) gate.push_back(std::move(g));
+  std::vector<std::string> keys;
+  for (const auto& g : gate) keys.push_back(g.key);
+
+  diff::Side base = diff::load_side(a.base);
+  diff::Side cand = diff::load_side(a.cand);
+  diff::Report r = diff::compare(base, cand, a.opt, keys);
+  diff::apply_gate(r, gate);
+
+  std::string out = a.format == "json"       ? diff::render_json(r)
+                    : a.format == "markdown" ? diff::render_markdown(r)
+                                             : diff::render_text(r);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  if (r.gated && r.exit_code != kExitOk)
+    std::fprintf(stderr, "lockscope: gate %s\n",
+                 r.exit_code == kExitGateFailed ? "failed: regression" : "inconclusive");
+  return r.gated ? r.exit_code : kExitOk;
+}
+
+}  // namespace
+
 void register_diff(CLI::App& app, const Globals&, Action& run) {
-  CLI::App* sub = app.add_subcommand("diff", "(not built yet)");
-  sub->allow_extras();
-  sub->callback([&run] {
-    run = [] {
-      std::fprintf(stderr, "lockscope diff: not built yet\n");
-      return int(kExitUsage);
-    };
-  });
+  auto a = std::make_shared<DiffArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "diff", "Compare a baseline with a candidate run by run, and gate on the result");
+  sub->add_option("BASE", a->base, "Baseline profile, or a folder of *.json profiles")->required();
+  sub->add_option("CAND", a->cand, "Candidate profile, or a folder of *.json profiles")->required();
+  sub->add_option("--gate", a->gates,
+                  "Gate expression (repeatable), e.g. 'tput[cache] >= +5%', "
+                  "'pool_lock_hold_ns.p95 <= -10%', 'wakeups_under_pool_lock.share <= 0.01'");
+  sub->add_option("--gate-file", a->gate_file, "File of gate expressions, one per line, # comments");
+  sub->add_option("--alpha", a->opt.alpha, "Significance level (default 0.05)")
+      ->check(CLI::Range(1e-9, 0.999999));
+  sub->add_option("--seed", a->opt.seed, "Bootstrap seed (default 1)");
+  sub->add_option("--bootstrap", a->opt.bootstrap, "Bootstrap resamples (default 10000)")
+      ->check(CLI::Range(size_t(100), size_t(10000000)));
+  sub->add_option("--format", a->format, "Output: text (default), markdown, json")
+      ->check(CLI::IsMember({"text", "markdown", "json"}));
+  sub->footer(
+      "Exit codes: 0 no gate or gate passed, 1 regression, 2 bad input or gate expression,\n"
+      "            3 inconclusive (reasons printed). Grammar and statistics: docs/diff.md.");
+  sub->callback([a, &run] { run = [a] { return run_diff(*a); }; });
 }
 
 }  // namespace lockscope::cli
