@@ -244,7 +244,7 @@ std::string cdf_panel(const std::string& title, const std::vector<CdfSeries>& se
     first = false;
   }
   std::vector<std::pair<double, std::string>> yt = {
-      {0, "0%"}, {0.25, "25%"}, {0.5, "50%"}, {0.75, "75%"}, {0.95, "95%"}, {1, "100%"}};
+      {0, "0%"}, {0.25, "25%"}, {0.5, "50%"}, {0.75, "75%"}, {1, "100%"}};
   std::string o = panel_title(title, "");
   // Legend: one line per series with its percentiles.
   double ly = 38;

@@ -161,7 +161,7 @@ struct Table {
     for (size_t c : shrink) {
       size_t t = total();
       if (t <= size_t(width)) break;
-      size_t min_w = std::max<size_t>(display_width(head[c]), 8);
+      size_t min_w = std::max<size_t>(display_width(head[c]), 12);
       size_t excess = t - size_t(width);
       if (w[c] > min_w) w[c] -= std::min(excess, w[c] - min_w);
     }
@@ -237,6 +237,14 @@ Table summary_table(const Histogram& h, bool err_inline) {
     if (any) t.rows.push_back(e);
   }
   return t;
+}
+
+// The summary as "name value" lines, for terminals too narrow for the table.
+std::string summary_list(const Histogram& h) {
+  std::string o = "  count " + format_count(h.count()) + "\n  min   " + format_ns(double(h.min())) + "\n";
+  for (const auto& p : kPcts) o += "  " + pad_right(p.name, 5) + " " + pct_cell(h, p.q, true) + "\n";
+  o += "  max   " + format_ns(double(h.max())) + "\n  mean  " + format_ns(h.mean()) + "\n";
+  return o;
 }
 
 Table kind_table(const Metric& m) {
@@ -344,7 +352,9 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
         if (h.empty()) {
           out += "  no events\n";
         } else {
-          out += summary_table(h, false).text("  ", o.width, {});
+          std::string t = summary_table(h, false).text("  ", o.width, {});
+          if (display_width(t.substr(0, t.find('\n'))) > size_t(o.width)) t = summary_list(h);
+          out += t;
           if (h.clamped())
             out += fmt::format("  {} values above the histogram range (in the top bucket)\n",
                                format_count(h.clamped()));
