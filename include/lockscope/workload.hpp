@@ -192,6 +192,8 @@ struct ScopeSummary {
 // One summary per scope, in first-seen order of `runs`.
 std::vector<ScopeSummary> summarize(const std::vector<Run>& runs);
 double median(std::vector<double> v);
+// "interrupted by SIGINT during <what>" (the signal from signals.hpp).
+std::string interrupted_message(const std::string& what);
 // The table printed by `lockscope bench` (golden-tested).
 std::string render_bench_table(const std::vector<ScopeSummary>& rows);
 // Thousands separators: 1234567 -> "1,234,567".

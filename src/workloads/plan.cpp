@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The scope/repetition plan, its runner, and the per-scope summary table.
+#include <signal.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "lockscope/error.hpp"
@@ -75,7 +78,7 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
   std::vector<Run> out;
   try {
     for (const PlanStep& step : steps) {
-      if (stop_requested()) throw Error(kExitInconclusive, "interrupted by a stop signal");
+      if (stop_requested()) throw Error(kExitInconclusive, interrupted_message("the plan"));
       if (guard && !guard->try_set(step.scope))
         throw unsupported("the kernel refused affinity scope '" + step.scope + "'");
       if (on_run_start) on_run_start(step);
@@ -101,6 +104,16 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
   }
   if (completed) *completed = out;
   return out;
+}
+
+std::string interrupted_message(const std::string& what) {
+  int sig = stop_signal();
+  std::string name = sig == SIGINT    ? "SIGINT"
+                     : sig == SIGTERM ? "SIGTERM"
+                     : sig == SIGHUP  ? "SIGHUP"
+                     : sig            ? std::string(strsignal(sig))
+                                      : "a stop request";
+  return "interrupted by " + name + " during " + what;
 }
 
 double median(std::vector<double> v) {

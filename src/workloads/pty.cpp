@@ -190,7 +190,7 @@ class PtyWorkload final : public Workload {
     for (auto& p : per)
       if (p.error) std::rethrow_exception(p.error);
     if (stop_requested())
-      throw Error(kExitInconclusive, "interrupted by a stop signal during the pty workload");
+      throw Error(kExitInconclusive, interrupted_message("the pty workload"));
 
     WorkloadResult r;
     r.name = "pty";
