@@ -100,6 +100,7 @@ struct Report {
   std::vector<std::string> scopes;       // in both sides, in first-seen order
   std::vector<std::string> one_sided_scopes;  // in one side only (not compared)
   std::vector<Row> rows;
+  std::vector<std::string> metric_names;  // metrics either side recorded (any status)
   std::vector<std::string> notes;        // shown under the tables
   // Reasons every check is inconclusive (facts that must match do not);
   // `lock_blockers` apply to lock-metric checks only.

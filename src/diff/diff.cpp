@@ -326,6 +326,12 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
     for (const Run* r : gb.runs[sc]) add_keys(*r, keys, seen);
     for (const Run* r : gc.runs[sc]) add_keys(*r, keys, seen);
   }
+  std::set<std::string> names;
+  for (const auto* side : {&base, &cand})
+    for (const auto& p : side->profiles)
+      for (const auto& run : p.runs)
+        for (const auto& [name, m] : run.metrics) names.insert(name);
+  rep.metric_names.assign(names.begin(), names.end());
   for (const auto& k : extra_keys)
     if (seen.insert(k).second) keys.push_back(k);
 

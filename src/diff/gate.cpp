@@ -67,9 +67,7 @@ bool known_metric(const std::string& name, const Report& r) {
                         metric::kPoolLockWait, metric::kRqLockWait, metric::kWqQueueLatency,
                         metric::kWqExec})
     if (name == m) return true;
-  for (const auto& row : r.rows)
-    if (row.key.rfind(name + ".", 0) == 0) return true;
-  return false;
+  return std::find(r.metric_names.begin(), r.metric_names.end(), name) != r.metric_names.end();
 }
 
 }  // namespace
