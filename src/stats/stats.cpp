@@ -146,11 +146,17 @@ uint64_t Rng::next() {
 }
 
 uint64_t Rng::below(uint64_t n) {
-  uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
-  uint64_t x;
-  do x = next();
-  while (x >= limit);
-  return x % n;
+  // Lemire's multiply-and-reject: unbiased, and divides only when rejecting.
+  unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
+  uint64_t low = static_cast<uint64_t>(m);
+  if (low < n) {
+    uint64_t threshold = (0 - n) % n;
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(next()) * n;
+      low = static_cast<uint64_t>(m);
+    }
+  }
+  return static_cast<uint64_t>(m >> 64);
 }
 
 namespace {
