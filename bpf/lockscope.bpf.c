@@ -29,23 +29,6 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool track_sites = true;      /* stack ids for per-site rows */
 const volatile bool track_wq_latency = true; /* queue latency / exec time   */
 
-#define CONT_DEPTH 4
-
-struct cpu_state {
-	__u64 pool_lock;      /* pool->lock this CPU is taking/holding, 0 if none */
-	__u64 pool_acq_ns;    /* when it was acquired (corrected at contention_end) */
-	__s64 pool_stack;     /* stack id of the acquisition, < 0 if none */
-	__u64 pool_kind;
-	__u64 rq_lock;        /* rq lock taken while pool_lock is held */
-	__u64 rq_start_ns;
-	__u64 rq_self;        /* this CPU's rq lock, learned from sched_switch */
-	__u64 exec_start_ns;  /* workqueue_execute_start on this CPU */
-	__u64 exec_func;
-	__u64 cont_depth;
-	__u64 cont_lock[CONT_DEPTH];
-	__u64 cont_ns[CONT_DEPTH];
-};
-
 struct filter_slot {
 	__u64 e[2]; /* lock address | kind, 0 = empty */
 };
@@ -59,7 +42,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct cpu_state);
+	__type(value, struct ls_cpu_state);
 } cpu_state SEC(".maps");
 
 struct {
@@ -121,11 +104,23 @@ struct {
 
 static struct ls_hist zero_hist;
 
-static __always_inline struct cpu_state *state(void)
+static __always_inline struct ls_cpu_state *state(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&cpu_state, &zero);
+}
+
+/*
+ * fentry and tp_btf arguments are BTF-typed pointers, on which the verifier
+ * forbids the bit and multiply arithmetic the lock filter needs. A round trip
+ * through this CPU's state map (a map value load is a plain number) turns
+ * one into an address; it costs one store and one load.
+ */
+static __always_inline __u64 addr_of(struct ls_cpu_state *st, const void *p)
+{
+	*(volatile __u64 *)&st->scratch = (__u64)p;
+	return *(volatile __u64 *)&st->scratch;
 }
 
 static __always_inline void count(__u32 id)
@@ -258,9 +253,10 @@ static __always_inline void forget_lock(__u64 lock)
 static __always_inline void learn_pool(struct worker_pool *pool)
 {
 	__u32 kind = LS_KIND_POOL_UNBOUND;
+	struct ls_cpu_state *st = state();
 	unsigned int flags;
 
-	if (!pool)
+	if (!pool || !st)
 		return;
 	flags = BPF_CORE_READ(pool, flags);
 	if (bpf_core_enum_value_exists(enum worker_pool_flags, POOL_BH) &&
@@ -268,24 +264,32 @@ static __always_inline void learn_pool(struct worker_pool *pool)
 		kind = LS_KIND_POOL_BH;
 	else if (BPF_CORE_READ(pool, cpu) >= 0)
 		kind = LS_KIND_POOL_PERCPU;
-	learn_lock((__u64)&pool->lock, kind);
+	learn_lock(addr_of(st, &pool->lock), kind);
 }
 
 /* ---- spinlock hooks (fentry): the hot path ------------------------------ */
 
-static __always_inline void on_lock(void *ctx, __u64 lock)
+static __always_inline void on_lock(void *ctx, const void *ptr)
 {
-	struct cpu_state *st;
+	struct ls_cpu_state *st = state();
+	__u64 lock;
 	__u32 kind;
 
-	if (lock & LS_KIND_MASK)
-		return;
-	st = state();
 	if (!st)
 		return;
+	st->events++;
+	lock = addr_of(st, ptr);
+	if (lock & LS_KIND_MASK)
+		return;
 	if (st->pool_lock) {
-		if (lock == st->pool_lock)
+		if (lock == st->pool_lock) {
+			/* A spinlock cannot be taken twice: its unlock was missed
+			 * (recursion miss). Drop the stale hold, start anew. */
+			count(LS_D_UNPAIRED);
+			st->pool_acq_ns = bpf_ktime_get_ns();
+			st->rq_lock = 0;
 			return;
+		}
 		kind = lock_kind(lock);
 		if (kind == LS_KIND_RQ) {
 			count(LS_C_RQ_UNDER_POOL);
@@ -311,16 +315,17 @@ static __always_inline void on_lock(void *ctx, __u64 lock)
 	st->pool_acq_ns = bpf_ktime_get_ns();
 }
 
-static __always_inline void on_unlock(__u64 lock)
+static __always_inline void on_unlock(const void *ptr)
 {
-	struct cpu_state *st;
-	__u64 now;
+	struct ls_cpu_state *st = state();
+	__u64 lock, now;
 
-	if (lock & LS_KIND_MASK)
+	if (!st)
 		return;
-	st = state();
-	if (!st || !st->pool_lock)
+	st->events++;
+	if (!st->pool_lock)
 		return;
+	lock = addr_of(st, ptr);
 	if (lock == st->rq_lock) {
 		hist(LS_M_RQ_NESTED, LS_KIND_RQ, bpf_ktime_get_ns() - st->rq_start_ns);
 		st->rq_lock = 0;
@@ -339,21 +344,21 @@ static __always_inline void on_unlock(__u64 lock)
 SEC("fentry/_raw_spin_lock")
 int BPF_PROG(ls_lock, raw_spinlock_t *lock)
 {
-	on_lock(ctx, (__u64)lock);
+	on_lock(ctx, lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_lock_irq")
 int BPF_PROG(ls_lock_irq, raw_spinlock_t *lock)
 {
-	on_lock(ctx, (__u64)lock);
+	on_lock(ctx, lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_lock_irqsave")
 int BPF_PROG(ls_lock_irqsave, raw_spinlock_t *lock)
 {
-	on_lock(ctx, (__u64)lock);
+	on_lock(ctx, lock);
 	return 0;
 }
 
@@ -361,28 +366,28 @@ int BPF_PROG(ls_lock_irqsave, raw_spinlock_t *lock)
 SEC("fentry/_raw_spin_lock_nested")
 int BPF_PROG(ls_lock_nested, raw_spinlock_t *lock)
 {
-	on_lock(ctx, (__u64)lock);
+	on_lock(ctx, lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_unlock")
 int BPF_PROG(ls_unlock, raw_spinlock_t *lock)
 {
-	on_unlock((__u64)lock);
+	on_unlock(lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_unlock_irq")
 int BPF_PROG(ls_unlock_irq, raw_spinlock_t *lock)
 {
-	on_unlock((__u64)lock);
+	on_unlock(lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_unlock_irqrestore")
 int BPF_PROG(ls_unlock_irqrestore, raw_spinlock_t *lock)
 {
-	on_unlock((__u64)lock);
+	on_unlock(lock);
 	return 0;
 }
 
@@ -390,7 +395,7 @@ int BPF_PROG(ls_unlock_irqrestore, raw_spinlock_t *lock)
 
 static __always_inline bool under_pool_lock(void)
 {
-	struct cpu_state *st = state();
+	struct ls_cpu_state *st = state();
 
 	return st && st->pool_lock;
 }
@@ -456,8 +461,12 @@ int BPF_PROG(ls_process_one_work, struct worker *worker)
 SEC("fentry/rcu_free_pool")
 int BPF_PROG(ls_rcu_free_pool, struct rcu_head *rcu)
 {
-	__u64 pool = (__u64)rcu - bpf_core_field_offset(struct worker_pool, rcu);
+	struct ls_cpu_state *st = state();
+	__u64 pool;
 
+	if (!st)
+		return 0;
+	pool = addr_of(st, rcu) - bpf_core_field_offset(struct worker_pool, rcu);
 	forget_lock(pool + bpf_core_field_offset(struct worker_pool, lock));
 	return 0;
 }
@@ -467,35 +476,35 @@ int BPF_PROG(ls_rcu_free_pool, struct rcu_head *rcu)
 
 static __always_inline void on_contention_begin(__u64 lock)
 {
-	struct cpu_state *st = state();
+	struct ls_cpu_state *st = state();
 	__u64 d;
 
 	if (!st)
 		return;
 	d = st->cont_depth;
-	if (d > 0 && d <= CONT_DEPTH && st->cont_lock[(d - 1) & (CONT_DEPTH - 1)] == lock)
+	if (d > 0 && d <= LS_CONT_DEPTH && st->cont_lock[(d - 1) & (LS_CONT_DEPTH - 1)] == lock)
 		return; /* mutex: spin then sleep, one wait */
-	if (d >= CONT_DEPTH) {
+	if (d >= LS_CONT_DEPTH) {
 		count(LS_D_CONTENTION_DEPTH);
 		return;
 	}
-	st->cont_lock[d & (CONT_DEPTH - 1)] = lock;
-	st->cont_ns[d & (CONT_DEPTH - 1)] = bpf_ktime_get_ns();
+	st->cont_lock[d & (LS_CONT_DEPTH - 1)] = lock;
+	st->cont_ns[d & (LS_CONT_DEPTH - 1)] = bpf_ktime_get_ns();
 	st->cont_depth = d + 1;
 }
 
 static __always_inline void on_contention_end(__u64 lock)
 {
-	struct cpu_state *st = state();
+	struct ls_cpu_state *st = state();
 	__u64 d, now, wait;
 	__u32 kind;
 
 	if (!st)
 		return;
 	d = st->cont_depth;
-	if (d == 0 || d > CONT_DEPTH)
+	if (d == 0 || d > LS_CONT_DEPTH)
 		return;
-	d = (d - 1) & (CONT_DEPTH - 1);
+	d = (d - 1) & (LS_CONT_DEPTH - 1);
 	if (st->cont_lock[d] != lock)
 		return; /* begin lost (attached mid-wait): ignore */
 	st->cont_depth = d;
@@ -519,13 +528,18 @@ static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct wor
 {
 	struct worker_pool *pool = BPF_CORE_READ(pwq, pool);
 	struct inflight in = { .queued_ns = bpf_ktime_get_ns() };
-	__u64 w = (__u64)work, func;
+	struct ls_cpu_state *st = state();
+	__u64 w, func;
+
+	if (!st)
+		return;
+	w = addr_of(st, work);
 
 	count(LS_C_WQ_QUEUED);
 	learn_pool(pool);
 	if (!track_wq_latency)
 		return;
-	in.kind = lock_kind((__u64)&pool->lock);
+	in.kind = lock_kind(addr_of(st, &pool->lock));
 	if (bpf_map_update_elem(&inflight, &w, &in, BPF_ANY))
 		count(LS_D_INFLIGHT_FULL);
 	func = (__u64)BPF_CORE_READ(work, func);
@@ -539,11 +553,14 @@ static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct wor
 
 static __always_inline void on_execute_start(struct work_struct *work)
 {
-	struct cpu_state *st = state();
-	__u64 w = (__u64)work, now = bpf_ktime_get_ns(), func;
+	struct ls_cpu_state *st = state();
+	__u64 w, now = bpf_ktime_get_ns(), func;
 	struct inflight *in;
 
 	count(LS_C_WQ_STARTED);
+	if (!st)
+		return;
+	w = addr_of(st, work);
 	func = (__u64)BPF_CORE_READ(work, func);
 	in = bpf_map_lookup_elem(&inflight, &w);
 	if (in) {
@@ -554,15 +571,13 @@ static __always_inline void on_execute_start(struct work_struct *work)
 		hist(LS_M_WQ_QUEUE_LAT, 0, lat);
 		site_hist(LS_M_WQ_QUEUE_LAT, kind, func, lat);
 	}
-	if (st) {
-		st->exec_start_ns = now;
-		st->exec_func = func;
-	}
+	st->exec_start_ns = now;
+	st->exec_func = func;
 }
 
 static __always_inline void on_execute_end(void)
 {
-	struct cpu_state *st = state();
+	struct ls_cpu_state *st = state();
 	__u64 d;
 
 	count(LS_C_WQ_ENDED);
@@ -578,7 +593,7 @@ static __always_inline void on_execute_end(void)
  * CONFIG_KALLSYMS_ALL): the task leaving the CPU has se.cfs_rq->rq. */
 static __always_inline void on_sched_switch(struct task_struct *prev)
 {
-	struct cpu_state *st;
+	struct ls_cpu_state *st;
 	struct cfs_rq *cfs;
 	struct rq *rq;
 	__u64 lock;

@@ -13,10 +13,12 @@
 typedef std::uint32_t ls_u32;
 typedef std::uint64_t ls_u64;
 typedef std::int32_t ls_s32;
+typedef std::int64_t ls_s64;
 #else
 typedef __u32 ls_u32;
 typedef __u64 ls_u64;
 typedef __s32 ls_s32;
+typedef __s64 ls_s64;
 #endif
 
 /*
@@ -118,13 +120,34 @@ enum ls_counter {
 	LS_D_STACK_FAILED,             /* bpf_get_stackid() failed               */
 	LS_D_INFLIGHT_FULL,            /* queued-work map full                   */
 	LS_D_CONTENTION_DEPTH,         /* contention_begin nested too deep       */
+	LS_D_UNPAIRED,                 /* pool->lock re-taken: its unlock was missed */
 	LS_C_MAX,
 };
 #define LS_FIRST_DROP LS_D_FILTER_FULL
 
+/* Per-CPU state of the hooks (a one-entry per-CPU array). User space reads
+ * only `events`; everything else is the programs' own bookkeeping. */
+#define LS_CONT_DEPTH 4
+struct ls_cpu_state {
+	ls_u64 pool_lock;      /* pool->lock this CPU is taking/holding, 0 if none */
+	ls_u64 pool_acq_ns;    /* when it was acquired (corrected at contention_end) */
+	ls_s64 pool_stack;     /* stack id of the acquisition, < 0 if none */
+	ls_u64 pool_kind;
+	ls_u64 rq_lock;        /* rq lock taken while pool_lock is held */
+	ls_u64 rq_start_ns;
+	ls_u64 rq_self;        /* this CPU's rq lock, learned from sched_switch */
+	ls_u64 exec_start_ns;  /* workqueue_execute_start on this CPU */
+	ls_u64 exec_func;
+	ls_u64 cont_depth;
+	ls_u64 cont_lock[LS_CONT_DEPTH];
+	ls_u64 cont_ns[LS_CONT_DEPTH];
+	ls_u64 scratch;        /* see addr_of() in lockscope.bpf.c */
+	ls_u64 events;         /* spinlock hook runs: the denominator of losses */
+};
+
 /* The lock filter: a direct-mapped table of lock addresses with the kind in
  * the low bits (addr | kind). Two adjacent slots per hash (2-way). */
 #define LS_FILTER_SLOTS 8192
-#define LS_STACK_DEPTH 16
+#define LS_STACK_DEPTH 8 /* enough for the plumbing frames + two real callers */
 
 #endif /* LOCKSCOPE_BPF_SHARED_H */

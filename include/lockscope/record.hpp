@@ -25,7 +25,7 @@ struct SessionOptions {
   std::string btf_path;
   bool track_sites = true;     // stack ids for per-site attribution
   uint32_t site_entries = 256; // per-site histogram map capacity
-  uint32_t stack_entries = 1024;
+  uint32_t stack_entries = 4096;
   uint32_t inflight_entries = 16384;
   bool stats = false;          // kernel BPF run-time stats (--stats)
 };
@@ -33,6 +33,7 @@ struct SessionOptions {
 // Raw contents of the BPF maps, per-CPU copies merged.
 struct Snapshot {
   std::vector<uint64_t> counters;  // LS_C_MAX
+  uint64_t hook_events = 0;        // spinlock hook runs (denominator of losses)
   std::vector<Histogram> hists;    // LS_NR_HISTS, index metric * LS_KIND_MAX + kind
   struct SiteHist {
     uint32_t metric, kind;

@@ -22,6 +22,7 @@ namespace lockscope {
 static_assert(sizeof(ls_hist) == 8 * (5 + LS_HIST_BUCKETS), "ls_hist layout");
 static_assert(sizeof(ls_site_key) == 16, "ls_site_key layout");
 static_assert(sizeof(ls_count_key) == 16, "ls_count_key layout");
+static_assert(sizeof(ls_cpu_state) % 8 == 0, "per-CPU values are 8-byte strided");
 
 Backend parse_backend(const std::string& s) {
   if (s == "auto") return Backend::kAuto;
@@ -204,6 +205,7 @@ class Session final : public BpfSession {
 
   Snapshot snapshot() override {
     Snapshot s;
+    s.hook_events = hook_events() - events_base_;
     s.counters.assign(LS_C_MAX, 0);
     {
       std::vector<uint64_t> buf(ncpus_);
@@ -281,6 +283,7 @@ class Session final : public BpfSession {
   }
 
   void reset() override {
+    events_base_ = hook_events();
     zero_percpu_array(skel_->maps.counters, LS_C_MAX, sizeof(uint64_t));
     zero_percpu_array(skel_->maps.hists, LS_NR_HISTS, sizeof(ls_hist));
     clear_map<ls_site_key>(skel_->maps.site_hists);
@@ -307,6 +310,16 @@ class Session final : public BpfSession {
   }
 
  private:
+  // Sum of cpu_state.events over the CPUs (live state: never zeroed).
+  uint64_t hook_events() {
+    uint32_t zero = 0;
+    std::vector<ls_cpu_state> buf(ncpus_);
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, buf.data()) != 0) return 0;
+    uint64_t n = 0;
+    for (const auto& st : buf) n += st.events;
+    return n;
+  }
+
   void zero_percpu_array(bpf_map* m, uint32_t entries, size_t value_size) {
     size_t stride = (value_size + 7) & ~size_t(7);
     std::vector<char> zero(stride * size_t(ncpus_), 0);
@@ -337,6 +350,7 @@ class Session final : public BpfSession {
   std::vector<HookRefusal> refused_;
   bool has_fentry_ = false, has_tp_ = false;
   int ncpus_ = 0;
+  uint64_t events_base_ = 0;
 };
 
 }  // namespace

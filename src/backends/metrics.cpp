@@ -146,14 +146,16 @@ std::vector<SiteEntry> func_sites(const Snapshot& s, uint32_t metric, const Symb
   return out;
 }
 
-const char* kCounterNames[LS_C_MAX] = {
+const char* const kCounterNames[] = {
     "wakeups", "wakeups_under_pool_lock", "rq_lock_under_pool_lock", "pool_lock_acquired",
     "pool_lock_nested", "kick_pool", "kick_pool_under_pool_lock", "kick_pool_pick", "wake_up_q",
     "wake_up_q_under_pool_lock", "wake_up_process", "wake_up_process_under_pool_lock",
     "process_one_work", "wq_queued", "wq_activated", "wq_started", "wq_ended", "sched_waking",
     "sched_waking_by_kworker", "contended_pool_lock", "contended_rq_lock", "pool_locks_learned",
     "rq_locks_learned", "filter_full", "unaligned_lock", "site_map_full", "stack_failed",
-    "inflight_full", "contention_depth"};
+    "inflight_full", "contention_depth", "unpaired_pool_unlock"};
+static_assert(sizeof(kCounterNames) / sizeof(kCounterNames[0]) == LS_C_MAX,
+              "one name per counter in lockscope/bpf_shared.h");
 
 }  // namespace
 
@@ -166,6 +168,7 @@ Run build_run(const Snapshot& s, const Coverage& cov, const Symbolizer& syms) {
     else
       r.counters[kCounterNames[i]] = C[i];
   }
+  r.counters["hook_events"] = s.hook_events;
 
   const std::string rq_reason =
       "rq lock addresses are learned from sched_switch (needs tracepoint sched_switch and "
@@ -282,6 +285,7 @@ Snapshot snapshot_delta(const Snapshot& now, const Snapshot& before) {
     return d;
   };
   Snapshot d = now;
+  d.hook_events = now.hook_events - std::min(now.hook_events, before.hook_events);
   for (size_t i = 0; i < d.counters.size() && i < before.counters.size(); ++i)
     d.counters[i] = now.counters[i] >= before.counters[i] ? now.counters[i] - before.counters[i] : 0;
   for (size_t i = 0; i < d.hists.size() && i < before.hists.size(); ++i)

@@ -26,7 +26,7 @@ struct RecordOpts {
   bool stats = false;
   bool no_sites = false;
   double interval = 0;
-  uint32_t site_entries = 256, stack_entries = 1024, inflight_entries = 16384;
+  uint32_t site_entries = 256, stack_entries = 4096, inflight_entries = 16384;
   std::vector<std::string> command;
 };
 
