@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 #include "commands.hpp"
 #include "lockscope/error.hpp"
@@ -21,11 +22,13 @@
 namespace lockscope::cli {
 namespace {
 
+constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();
+
 struct BenchOpts {
   std::string workload = "pty";
   std::string scope = "all";
-  int64_t threads = 0;  // 0 = online CPUs (pty) / module default (test_workqueue)
-  int64_t items = -1;   // -1 = default
+  int64_t threads = kUnset;  // online CPUs (pty) / module default (test_workqueue)
+  int64_t items = kUnset;    // 20000 (pty) / module default (test_workqueue)
   double duration = 0;
   int64_t runs = 3;
   std::string output;
@@ -67,8 +70,8 @@ class Progress {
   void start(const PlanStep& s) {
     if (!tty_) return;
     double el = elapsed();
-    std::string eta = s.index ? fmt::format("{:.0f}s", el / s.index * (s.total - s.index)) : "?";
-    std::fprintf(stderr, "\r\033[Kbench: scope %s  run %u/%u  elapsed %.0fs  ETA %s",
+    std::string eta = s.index ? fmt::format("{:.1f}s", el / s.index * (s.total - s.index)) : "?";
+    std::fprintf(stderr, "\r\033[Kbench: scope %s  run %u/%u  elapsed %.1fs  ETA %s",
                  s.scope.empty() ? "(module)" : s.scope.c_str(), s.index + 1, s.total, el,
                  eta.c_str());
     std::fflush(stderr);
@@ -102,8 +105,9 @@ int run_bench(const BenchOpts& o) {
     throw usage_error("unknown workload '" + o.workload + "'",
                       "use pty, test_workqueue or test_workqueue=PATH.ko");
   std::vector<std::string> scopes = parse_scope_list(o.scope);
-  if (o.threads < 0) throw usage_error("--threads must be positive");
-  if (o.items == 0 || o.items < -1) throw usage_error("--items must be positive");
+  if (o.threads != kUnset && o.threads <= 0) throw usage_error("--threads must be positive");
+  if (o.threads > 4096) throw usage_error("--threads must be at most 4096");
+  if (o.items != kUnset && o.items <= 0) throw usage_error("--items must be positive");
   if (o.duration < 0) throw usage_error("--duration must be positive");
   if (o.runs <= 0) throw usage_error("--runs must be positive");
   if (o.items > 0 && o.duration > 0) throw usage_error("give --items or --duration, not both");
@@ -123,7 +127,7 @@ int run_bench(const BenchOpts& o) {
   plan.runs = uint32_t(o.runs);
   if (wl == "pty") {
     PtyOptions po;
-    po.threads = uint32_t(o.threads);
+    po.threads = o.threads > 0 ? uint32_t(o.threads) : 0;
     po.duration_s = o.duration;
     po.items_per_thread = o.duration > 0 ? 0 : (o.items > 0 ? uint64_t(o.items) : kDefaultPtyItems);
     w = make_pty_workload(po);
@@ -141,7 +145,7 @@ int run_bench(const BenchOpts& o) {
   } else {
     TestWorkqueueOptions to;
     to.module_path = module_path;
-    to.threads = uint32_t(o.threads);
+    to.threads = o.threads > 0 ? uint32_t(o.threads) : 0;
     to.items = o.items > 0 ? uint64_t(o.items) : 0;
     w = make_test_workqueue_workload(to);
     plan.scopes = scopes;

@@ -168,6 +168,7 @@ TEST_F(BenchHost, NonPositiveCountsExit2) {
   for (auto args : std::vector<std::vector<std::string>>{{"--items", "0"},
                                                          {"--items", "-3"},
                                                          {"--threads", "-1"},
+                                                         {"--threads", "0"},
                                                          {"--runs", "0"}}) {
     args.insert(args.begin(), "bench");
     Child c = run(args);
