@@ -17,6 +17,9 @@ struct Options {
   double alpha = 0.05;
   uint64_t seed = 1;
   std::size_t bootstrap = 10000;
+  // A run that lost more than this fraction of its events (Run::loss_fraction)
+  // makes the comparison of its scope inconclusive. 0 = any loss does.
+  double max_loss = 0.0;
 };
 
 // One side of the comparison: a profile file, or every *.json in a folder

@@ -76,6 +76,9 @@ struct Run {
   std::map<std::string, uint64_t> drops;     // losses by name; non-zero = lossy
 
   uint64_t total_drops() const;
+  // Lost events relative to the events the hooks saw (counters["hook_events"]);
+  // 1.0 when something was lost and no denominator was recorded.
+  double loss_fraction() const;
 };
 
 struct HookRefusal {

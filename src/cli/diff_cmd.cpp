@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "lockscope/diff.hpp"
 #include "lockscope/error.hpp"
+#include "lockscope/output.hpp"
 
 namespace lockscope::cli {
 
@@ -34,9 +35,23 @@ int run_diff(const DiffArgs& a) {
   diff::Report r = diff::compare(base, cand, a.opt, keys);
   diff::apply_gate(r, gate);
 
-  std::string out = a.format == "json"       ? diff::render_json(r)
-                    : a.format == "markdown" ? diff::render_markdown(r)
-                                             : diff::render_text(r);
+  std::string out;
+  if (a.format == "svg" || a.format == "html") {
+    // Pictures overlay each side's runs, all its profiles together.
+    auto all_runs = [](const diff::Side& side) {
+      Profile p = side.profiles.front();
+      for (size_t i = 1; i < side.profiles.size(); ++i)
+        p.runs.insert(p.runs.end(), side.profiles[i].runs.begin(), side.profiles[i].runs.end());
+      return p;
+    };
+    output::DiffPictureOptions po;
+    Profile pb = all_runs(base), pc = all_runs(cand);
+    out = a.format == "svg" ? output::render_diff_svg(pb, pc, po) : output::render_diff_html(pb, pc, po);
+  } else {
+    out = a.format == "json"       ? diff::render_json(r)
+          : a.format == "markdown" ? diff::render_markdown(r)
+                                   : diff::render_text(r);
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
   if (r.gated && r.exit_code != kExitOk)
@@ -62,8 +77,12 @@ void register_diff(CLI::App& app, const Globals&, Action& run) {
   sub->add_option("--seed", a->opt.seed, "Bootstrap seed (default 1)");
   sub->add_option("--bootstrap", a->opt.bootstrap, "Bootstrap resamples (default 10000)")
       ->check(CLI::Range(size_t(100), size_t(10000000)));
-  sub->add_option("--format", a->format, "Output: text (default), markdown, json")
-      ->check(CLI::IsMember({"text", "markdown", "json"}));
+  sub->add_option("--max-loss", a->opt.max_loss,
+                  "Tolerated lost fraction of a run's events (drops, recursion misses) before the "
+                  "comparison of its scope is inconclusive (default 0: any loss)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--format", a->format, "Output: text (default), markdown, json, svg, html")
+      ->check(CLI::IsMember({"text", "markdown", "json", "svg", "html"}));
   sub->footer(
       "Exit codes: 0 no gate or gate passed, 1 regression, 2 bad input or gate expression,\n"
       "            3 inconclusive (reasons printed). Grammar and statistics: docs/diff.md.");

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "lockscope/error.hpp"
 #include "lockscope/log.hpp"
+#include "lockscope/output.hpp"
 #include "lockscope/probe.hpp"
 #include "lockscope/record.hpp"
 #include "lockscope/recorder.hpp"
@@ -74,23 +75,12 @@ int do_record(const RecordOpts& o) {
   plan.interval_s = o.interval;
   Snapshot prev = session->snapshot();
   Symbolizer syms = Symbolizer::from_kallsyms();
+  if (o.interval > 0) std::fputs(output::render_interval_header().c_str(), stdout);
   IntervalFn tick = [&](double t) {
     Snapshot now = session->snapshot();
-    Run d = build_run(snapshot_delta(now, prev), cov, syms);
+    Run delta = build_run(snapshot_delta(now, prev), cov, syms);
     prev = std::move(now);
-    std::string line = "[" + std::to_string(int(t)) + "s]";
-    for (const char* m : {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock, metric::kRqLockNested,
-                          metric::kPoolLockWait, metric::kWqQueueLatency}) {
-      auto it = d.metrics.find(m);
-      if (it == d.metrics.end() || !it->second.ok()) continue;
-      const Metric& mm = it->second;
-      if (mm.hist)
-        line += " " + std::string(m) + " n=" + std::to_string(mm.hist->count()) +
-                " p95=" + std::to_string(uint64_t(mm.hist->percentile(95))) + "ns";
-      else if (mm.count)
-        line += " " + std::string(m) + " n=" + std::to_string(*mm.count);
-    }
-    std::printf("%s\n", line.c_str());
+    std::fputs(output::render_interval_line(t, delta).c_str(), stdout);
     std::fflush(stdout);
   };
   Recording rec = record(*session, plan, tick);

@@ -312,10 +312,16 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
                                 std::pair<const char*, const Grouped*>{"candidate", &gc}})
     for (const auto& sc : rep.scopes)
       for (const Run* r : g->runs.at(sc))
-        if (r->total_drops() > 0)
-          rep.lossy.push_back({sc, std::string(side) + " " + g->origin.at(r) + " (scope " + sc +
-                                       ", repetition " + std::to_string(r->repetition) +
-                                       ") lost data: " + describe_drops(*r)});
+        if (r->total_drops() > 0) {
+          std::string what = std::string(side) + " " + g->origin.at(r) + " (scope " + sc +
+                             ", repetition " + std::to_string(r->repetition) + ") lost data: " +
+                             describe_drops(*r) +
+                             fmt::format(" = {:.4f}% of its events", 100.0 * r->loss_fraction());
+          if (r->loss_fraction() > opt.max_loss)
+            rep.lossy.push_back({sc, what});
+          else
+            rep.notes.push_back(what + fmt::format(" (within --max-loss {:g})", opt.max_loss));
+        }
 
   // Keys: the shown ones, whatever either side recorded, and the gated ones.
   std::vector<std::string> keys;

@@ -35,6 +35,14 @@ uint64_t Run::total_drops() const {
   return n;
 }
 
+double Run::loss_fraction() const {
+  uint64_t lost = total_drops();
+  if (lost == 0) return 0.0;
+  auto it = counters.find("hook_events");
+  if (it == counters.end() || it->second == 0) return 1.0;
+  return double(lost) / double(it->second);
+}
+
 namespace {
 
 json hist_to_json(const Histogram& h) {
