@@ -179,6 +179,29 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
                           const RunEndHook& on_run_end, std::vector<Run>* completed = nullptr);
 
 // ---------------------------------------------------------------------------
+// From command-line words to a workload and its plan (bench, record --workload)
+// ---------------------------------------------------------------------------
+
+struct WorkloadRequest {
+  std::string workload = "pty";  // pty | test_workqueue | test_workqueue=PATH.ko
+  std::string scope = "all";     // --scope LIST|all
+  int64_t threads = -1;          // -1 = online CPUs (pty) / module default
+  int64_t items = -1;            // -1 = default (20000 per thread for pty)
+  double duration = 0;           // pty: seconds per measurement instead of items
+  int64_t runs = 3;              // repetitions per scope
+};
+
+struct PreparedWorkload {
+  std::string name;              // "pty" or "test_workqueue"
+  std::unique_ptr<Workload> workload;
+  BenchPlan plan;                // scopes this kernel supports, in order
+};
+
+// Validates the request (usage_error, exit 2), checks privileges (exit 4),
+// keeps the scopes this kernel accepts (says which it skips on stderr).
+PreparedWorkload prepare_workload(const WorkloadRequest& req);
+
+// ---------------------------------------------------------------------------
 // Summaries and the seed-like table
 // ---------------------------------------------------------------------------
 

@@ -35,8 +35,6 @@ struct BenchOpts {
   std::string label;
 };
 
-constexpr uint64_t kDefaultPtyItems = 20000;
-
 std::string iso8601_utc_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -92,64 +90,18 @@ class Progress {
 };
 
 int run_bench(const BenchOpts& o) {
-  // 1. Input (exit 2), before anything touches the kernel.
-  std::string wl = o.workload, module_path;
-  if (auto eq = wl.find('='); eq != std::string::npos) {
-    module_path = wl.substr(eq + 1);
-    wl = wl.substr(0, eq);
-    if (wl != "test_workqueue" || module_path.empty())
-      throw usage_error("bad --workload '" + o.workload + "'",
-                        "use pty, test_workqueue or test_workqueue=PATH.ko");
-  }
-  if (wl != "pty" && wl != "test_workqueue")
-    throw usage_error("unknown workload '" + o.workload + "'",
-                      "use pty, test_workqueue or test_workqueue=PATH.ko");
-  std::vector<std::string> scopes = parse_scope_list(o.scope);
-  if (o.threads != kUnset && o.threads <= 0) throw usage_error("--threads must be positive");
-  if (o.threads > 4096) throw usage_error("--threads must be at most 4096");
-  if (o.items != kUnset && o.items <= 0) throw usage_error("--items must be positive");
-  if (o.duration < 0) throw usage_error("--duration must be positive");
-  if (o.runs <= 0) throw usage_error("--runs must be positive");
-  if (o.items > 0 && o.duration > 0) throw usage_error("give --items or --duration, not both");
-  if (wl == "test_workqueue" && o.duration > 0)
-    throw usage_error("--duration applies to the pty workload only");
-
-  // 2. Environment (exit 4).
-  if (geteuid() != 0)
-    throw unsupported("lockscope bench needs root",
-                      wl == "pty" ? "it sets " + std::string(kDefaultAffinityScopePath) +
-                                        " per run; run it with sudo"
-                                  : "it loads a kernel module; run it with sudo");
+  WorkloadRequest req;
+  req.workload = o.workload;
+  req.scope = o.scope;
+  req.threads = o.threads;
+  req.items = o.items;
+  req.duration = o.duration;
+  req.runs = o.runs;
+  PreparedWorkload pw = prepare_workload(req);
   install_stop_handlers();
-
-  std::unique_ptr<Workload> w;
-  BenchPlan plan;
-  plan.runs = uint32_t(o.runs);
-  if (wl == "pty") {
-    PtyOptions po;
-    po.threads = o.threads > 0 ? uint32_t(o.threads) : 0;
-    po.duration_s = o.duration;
-    po.items_per_thread = o.duration > 0 ? 0 : (o.items > 0 ? uint64_t(o.items) : kDefaultPtyItems);
-    w = make_pty_workload(po);
-    AffinityScopeGuard probe;
-    for (const auto& s : scopes) {
-      if (probe.try_set(s))
-        plan.scopes.push_back(s);
-      else
-        std::fprintf(stderr, "lockscope: affinity scope '%s' is not supported by this kernel; skipped\n",
-                     s.c_str());
-    }
-    probe.restore();
-    if (plan.scopes.empty())
-      throw unsupported("none of the requested affinity scopes is supported by this kernel");
-  } else {
-    TestWorkqueueOptions to;
-    to.module_path = module_path;
-    to.threads = o.threads > 0 ? uint32_t(o.threads) : 0;
-    to.items = o.items > 0 ? uint64_t(o.items) : 0;
-    w = make_test_workqueue_workload(to);
-    plan.scopes = scopes;
-  }
+  Workload* w = pw.workload.get();
+  const BenchPlan& plan = pw.plan;
+  const std::string& wl = pw.name;
 
   Progress progress;
   std::vector<Run> done;

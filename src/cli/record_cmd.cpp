@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
 
 #include "commands.hpp"
@@ -13,6 +14,7 @@
 #include "lockscope/record.hpp"
 #include "lockscope/recorder.hpp"
 #include "lockscope/signals.hpp"
+#include "lockscope/workload.hpp"
 
 namespace lockscope::cli {
 
@@ -29,6 +31,7 @@ struct RecordOpts {
   double interval = 0;
   uint32_t site_entries = 256, stack_entries = 4096, inflight_entries = 16384;
   std::vector<std::string> command;
+  WorkloadRequest workload{"", "all", -1, -1, 0, 1};  // --workload etc.; empty = none
 };
 
 // Fail before recording, not after: an output we cannot write is exit 2.
@@ -41,10 +44,48 @@ void check_output_writable(const std::string& path) {
                       "choose another output with -o FILE");
 }
 
+// Writes the profile; never loses it: an unwritable output falls back to a
+// temporary file, and the error says where the recording went.
+void write_profile(const Profile& profile, const std::string& path) {
+  try {
+    save_profile(profile, path);
+  } catch (const Error& e) {
+    std::string fallback = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                           "/lockscope-" + std::to_string(getpid()) + ".json";
+    save_profile(profile, fallback);
+    throw Error(kExitUsage, std::string(e.what()) + "; the profile was saved to " + fallback);
+  }
+}
+
+// The lock metrics of one plan step, merged into the step's workload runs.
+// test_workqueue measures all six scopes in one module load, so its lock
+// metrics cannot be split by scope: they go into one extra run, scope "all".
+void attach_lock_metrics(std::vector<Run>& runs, const Recording& rec, const Coverage& cov,
+                         const Symbolizer& syms, bool per_scope, uint32_t repetition) {
+  Run lock = finish_run(rec, cov, syms);
+  if (!per_scope) {
+    lock.scope = "all";
+    lock.repetition = repetition;
+    runs.push_back(std::move(lock));
+    return;
+  }
+  for (Run& r : runs) {
+    r.metrics = lock.metrics;
+    r.counters = lock.counters;
+    r.drops = lock.drops;
+  }
+}
+
 int do_record(const RecordOpts& o) {
   Backend backend = parse_backend(o.backend);
+  bool with_workload = !o.workload.workload.empty();
+  if (with_workload && (!o.command.empty() || o.duration > 0))
+    throw usage_error("--workload runs its own plan: give no command and no -d",
+                      "size the runs with --items / --runs instead");
   check_output_writable(o.output);
   require_bpf_privileges("lockscope record");
+  PreparedWorkload pw;
+  if (with_workload) pw = prepare_workload(o.workload);
   auto features = make_kernel_features(o.btf);
   if (!features->btf_available() && o.btf.empty())
     throw unsupported("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing)",
@@ -66,15 +107,60 @@ int do_record(const RecordOpts& o) {
   Coverage cov = coverage_of(*session, probe);
   std::fprintf(stderr, "lockscope: recording with the %s backend (%zu hooks attached, %zu refused)%s\n",
                session->backend().c_str(), session->attached().size(), session->refused().size(),
-               o.command.empty() ? (o.duration > 0 ? "" : "; Ctrl-C to stop") : "");
+               with_workload || !o.command.empty() || o.duration > 0 ? "" : "; Ctrl-C to stop");
   for (const auto& r : session->refused()) log::info("not attached: {}: {}", r.name, r.reason);
+  Symbolizer syms = Symbolizer::from_kallsyms();
+
+  Profile profile;
+  fill_profile_facts(profile, probe, session->backend());
+  profile.label = o.label;
+  profile.hooks_attached = session->attached();
+  profile.hooks_refused = session->refused();
+
+  if (with_workload) {
+    // One run per (scope, repetition): maps zeroed before each step, read after.
+    std::vector<ProgramStats> stats0;
+    auto t0 = std::chrono::steady_clock::now();
+    RunStartHook start = [&](const PlanStep& s) {
+      session->reset();
+      stats0 = session->program_stats();
+      t0 = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "lockscope: %s run %u/%u%s%s\n", pw.name.c_str(), s.index + 1, s.total,
+                   s.scope.empty() ? "" : ", scope ", s.scope.c_str());
+    };
+    RunEndHook end = [&](const PlanStep& s, std::vector<Run>& runs) {
+      Recording rec;
+      rec.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      rec.snapshot = session->snapshot();
+      rec.stats_before = stats0;
+      rec.stats_after = session->program_stats();
+      attach_lock_metrics(runs, rec, cov, syms, pw.workload->follows_default_scope(), s.repetition);
+    };
+    std::vector<Run> done;
+    try {
+      profile.runs = run_plan(*pw.workload, pw.plan, start, end, &done);
+    } catch (const Error& e) {
+      // Interrupted or failed mid-plan: keep what was measured.
+      session.reset();
+      if (done.empty()) throw;
+      profile.runs = std::move(done);
+      write_profile(profile, o.output);
+      throw Error(e.code(), std::string(e.what()) + "; the " + std::to_string(profile.runs.size()) +
+                                " completed runs were saved to " + o.output);
+    }
+    session.reset();  // detach before writing: the kernel is left as found
+    write_profile(profile, o.output);
+    std::fputs(render_bench_table(summarize(profile.runs)).c_str(), stdout);
+    std::printf("recorded %zu runs -> %s (lockscope report %s)\n", profile.runs.size(),
+                o.output.c_str(), o.output.c_str());
+    return kExitOk;
+  }
 
   RecordPlan plan;
-  plan.duration_s = o.duration > 0 ? o.duration : (o.command.empty() ? 0 : 0);
+  plan.duration_s = o.duration;
   plan.command = o.command;
   plan.interval_s = o.interval;
   Snapshot prev = session->snapshot();
-  Symbolizer syms = Symbolizer::from_kallsyms();
   if (o.interval > 0) std::fputs(output::render_interval_header().c_str(), stdout);
   IntervalFn tick = [&](double t) {
     Snapshot now = session->snapshot();
@@ -84,29 +170,13 @@ int do_record(const RecordOpts& o) {
     std::fflush(stdout);
   };
   Recording rec = record(*session, plan, tick);
-
-  Profile profile;
-  fill_profile_facts(profile, probe, session->backend());
-  profile.label = o.label;
-  profile.hooks_attached = session->attached();
-  profile.hooks_refused = session->refused();
   profile.runs.push_back(finish_run(rec, cov, syms));
-  std::string summary = run_summary(profile.runs.back());
-  auto stats = rec.stats_after;
-  auto stats0 = rec.stats_before;
   session.reset();  // detach before writing: the kernel is left as found
 
-  try {
-    save_profile(profile, o.output);
-  } catch (const Error& e) {
-    // Never lose a recording: fall back to a temporary file.
-    std::string fallback = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
-                           "/lockscope-" + std::to_string(getpid()) + ".json";
-    save_profile(profile, fallback);
-    throw Error(kExitUsage, std::string(e.what()) + "; the profile was saved to " + fallback);
-  }
-  std::printf("%s", summary.c_str());
-  if (o.stats) std::printf("\n%s", program_stats_table(stats, stats0, rec.duration_s).c_str());
+  write_profile(profile, o.output);
+  std::printf("%s", run_summary(profile.runs.back()).c_str());
+  if (o.stats)
+    std::printf("\n%s", program_stats_table(rec.stats_after, rec.stats_before, rec.duration_s).c_str());
   std::printf("recorded %.1fs%s%s -> %s\n", rec.duration_s,
               rec.command_status.empty() ? "" : (", command " + rec.command_status).c_str(),
               rec.stopped_by_signal ? " (stopped by signal)" : "", o.output.c_str());
@@ -137,12 +207,21 @@ void register_record(CLI::App& app, const Globals&, Action& run) {
       ->check(CLI::Range(1u, 1u << 20))->capture_default_str();
   sub->add_option("--inflight-entries", o->inflight_entries, "Capacity of the queued-work map")
       ->check(CLI::Range(1u, 1u << 22))->capture_default_str();
+  sub->add_option("--workload", o->workload.workload,
+                  "Run a workload and record around each run: pty | test_workqueue[=PATH.ko]");
+  sub->add_option("--scope", o->workload.scope, "With --workload: affinity scopes, LIST or all")
+      ->capture_default_str();
+  sub->add_option("--runs", o->workload.runs, "With --workload: repetitions per scope (interleaved)")
+      ->capture_default_str();
+  sub->add_option("--threads", o->workload.threads, "With --workload: producer threads");
+  sub->add_option("--items", o->workload.items, "With --workload: items per thread and run");
   sub->add_option("command", o->command, "Command to run and record for its life (after --)");
   sub->footer(
       "Examples:\n"
       "  sudo lockscope record -d 10 -o base.json\n"
       "  sudo lockscope record --backend tracepoint -o p.json -- ./my-benchmark --quick\n"
-      "  sudo lockscope record -i 1            # live line per second, Ctrl-C to stop");
+      "  sudo lockscope record -i 1            # live line per second, Ctrl-C to stop\n"
+      "  sudo lockscope record --workload pty --scope cache,system --runs 3 -o p.json");
   sub->callback([o, &run] { run = [o] { return do_record(*o); }; });
 }
 
