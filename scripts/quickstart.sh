@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# lockscope's main job on this host, from a fresh clone:
+#   sudo scripts/quickstart.sh
+# installs what is missing, builds, shows what this kernel offers
+# (`lockscope probe`), records the workqueue locks while the pty round-trip
+# workload runs on two affinity scopes, and prints the report.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+"$top/scripts/install-deps.sh"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOCKSCOPE_TESTS=OFF >/dev/null
+cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target lockscope
+ls=$top/build/src/lockscope
+
+echo "== lockscope probe"
+"$ls" probe
+echo "== lockscope record (pty workload, scopes cache and system, 2 runs each)"
+"$ls" record --workload pty --scope cache,system --runs 2 --items 5000 -o lockscope.json
+echo "== lockscope report lockscope.json"
+"$ls" report lockscope.json

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The whole test suite, from a fresh clone on a fresh machine:
+#   sudo scripts/test.sh
+# 1. installs the Debian packages lockscope needs (scripts/install-deps.sh);
+# 2. builds lockscope and its tests (build/), and a fully static lockscope for
+#    the QEMU guests (build-static/);
+# 3. runs every CTest tier: unit (pure logic), host (real BPF on this kernel,
+#    root) and vm (real pre-/post-patch Debian kernels under QEMU; kernels,
+#    the module build chroot and modules are cached in ~/.cache/lockscope).
+# LOCKSCOPE_TEST_LABELS="unit|host" limits the tiers (a CTest label regex).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+"$top/scripts/install-deps.sh"
+
+echo "== build: static lockscope for the VM guests (build-static/)"
+cmake -S . -B build-static -DCMAKE_BUILD_TYPE=Release -DLOCKSCOPE_STATIC=ON \
+      -DLOCKSCOPE_TESTS=OFF -DLOCKSCOPE_BENCHMARKS=OFF >/dev/null
+cmake --build build-static -j "$jobs" --target lockscope
+
+echo "== build: lockscope and tests (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DLOCKSCOPE_GUEST_BINARY="$top/build-static/src/lockscope" >/dev/null
+cmake --build build -j "$jobs"
+
+echo "== test"
+labels=${LOCKSCOPE_TEST_LABELS:-}
+if [ -n "$labels" ]; then
+  exec ctest --test-dir build --output-on-failure -L "$labels"
+fi
+exec ctest --test-dir build --output-on-failure
