@@ -39,6 +39,8 @@ Side load_side(const std::string& path);
 //   METRIC.p50 | .p95 | .p99      percentile of a lock metric's histogram
 //   METRIC.count | METRIC.share   event count, count / total
 bool is_workload_key(const std::string& key);
+// The keys every table shows, recorded or not (missing ones say so).
+const std::vector<std::string>& shown_keys();
 
 // One side's per-run summaries of one key in one scope.
 struct Values {

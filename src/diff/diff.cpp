@@ -15,19 +15,22 @@
 
 namespace lockscope::diff {
 
+const std::vector<std::string>& shown_keys() {
+  static const std::vector<std::string> keys = {
+      "tput",
+      "p95",
+      std::string(metric::kPoolLockHold) + ".p95",
+      std::string(metric::kWakeupsUnderPoolLock) + ".count",
+      std::string(metric::kWakeupsUnderPoolLock) + ".share",
+      std::string(metric::kRqLockNested) + ".count",
+  };
+  return keys;
+}
+
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Keys every table shows, present or not (missing ones say so).
-const std::vector<std::string> kShownKeys = {
-    "tput",
-    "p95",
-    std::string(metric::kPoolLockHold) + ".p95",
-    std::string(metric::kWakeupsUnderPoolLock) + ".count",
-    std::string(metric::kWakeupsUnderPoolLock) + ".share",
-    std::string(metric::kRqLockNested) + ".count",
-};
 
 std::string scope_name(const Run& r) { return r.scope.empty() ? "all" : r.scope; }
 
@@ -326,7 +329,7 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
   // Keys: the shown ones, whatever either side recorded, and the gated ones.
   std::vector<std::string> keys;
   std::set<std::string> seen;
-  for (const auto& k : kShownKeys)
+  for (const auto& k : shown_keys())
     if (seen.insert(k).second) keys.push_back(k);
   for (const auto& sc : rep.scopes) {
     for (const Run* r : gb.runs[sc]) add_keys(*r, keys, seen);

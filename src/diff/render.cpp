@@ -12,14 +12,6 @@ namespace lockscope::diff {
 
 namespace {
 
-const std::vector<std::string> kDetailKeys = {
-    "tput",
-    "p95",
-    std::string(metric::kPoolLockHold) + ".p95",
-    std::string(metric::kWakeupsUnderPoolLock) + ".count",
-    std::string(metric::kWakeupsUnderPoolLock) + ".share",
-    std::string(metric::kRqLockNested) + ".count",
-};
 
 std::string label(const std::string& key) {
   if (key == "tput") return "tput (items/s)";
@@ -65,7 +57,7 @@ std::string runs_cell(const Row& row) {
 }
 
 std::vector<std::string> detail_keys(const Report& r) {
-  std::vector<std::string> keys = kDetailKeys;
+  std::vector<std::string> keys = shown_keys();
   for (const auto& c : r.checks)
     if (!c.key.empty() && std::find(keys.begin(), keys.end(), c.key) == keys.end())
       keys.push_back(c.key);
