@@ -12,7 +12,15 @@ if(LOCKSCOPE_STATIC)
   # or fmt: use both header-only. Keep their includes in few translation units.
   add_library(lockscope_logging INTERFACE)
   target_compile_definitions(lockscope_logging INTERFACE SPDLOG_HEADER_ONLY FMT_HEADER_ONLY)
-  target_link_libraries(lockscope_logging INTERFACE spdlog::spdlog_header_only fmt::fmt-header-only)
+  # Debian's spdlog::spdlog_header_only target links the shared fmt::fmt
+  # (SPDLOG_FMT_EXTERNAL), which -static cannot link: take only its include
+  # directories and definitions, and fmt header-only.
+  get_target_property(spdlog_includes spdlog::spdlog_header_only INTERFACE_INCLUDE_DIRECTORIES)
+  if(spdlog_includes)
+    target_include_directories(lockscope_logging INTERFACE ${spdlog_includes})
+  endif()
+  target_compile_definitions(lockscope_logging INTERFACE SPDLOG_FMT_EXTERNAL)
+  target_link_libraries(lockscope_logging INTERFACE fmt::fmt-header-only Threads::Threads)
   find_library(LIBBPF_A libbpf.a REQUIRED)
   find_library(LIBELF_A libelf.a REQUIRED)
   find_library(LIBZ_A libz.a REQUIRED)
