@@ -84,6 +84,10 @@ std::string render_ascii_histogram(const Histogram& h, int width, bool color = f
 
 // ---- live interval output (record -i) -----------------------------------------
 
+// The short summary `record` prints at its end: per metric n, p50/p95/p99
+// (or count and share), the top sites, and the drops.
+std::string render_summary(const Run& run, size_t top_sites = 3);
+
 // Column header for render_interval_line, one line ending in '\n'.
 std::string render_interval_header();
 // One line per interval: time, then counts and p95 of the main metrics of the

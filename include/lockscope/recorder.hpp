@@ -33,8 +33,6 @@ Recording record(BpfSession& session, const RecordPlan& plan, const IntervalFn& 
 // The run of a recording: metrics, drops (incl. recursion misses), duration.
 Run finish_run(const Recording& rec, const Coverage& cov, const Symbolizer& syms);
 
-// Short human summary of a profile run: top sites, p50/p95/p99, shares, drops.
-std::string run_summary(const Run& run, size_t top_sites = 3);
 // Per-program kernel stats (record --stats).
 std::string program_stats_table(const std::vector<ProgramStats>& after,
                                 const std::vector<ProgramStats>& before, double duration_s);

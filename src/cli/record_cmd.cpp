@@ -174,7 +174,7 @@ int do_record(const RecordOpts& o) {
   session.reset();  // detach before writing: the kernel is left as found
 
   write_profile(profile, o.output);
-  std::printf("%s", run_summary(profile.runs.back()).c_str());
+  std::printf("%s", output::render_summary(profile.runs.back()).c_str());
   if (o.stats)
     std::printf("\n%s", program_stats_table(rec.stats_after, rec.stats_before, rec.duration_s).c_str());
   std::printf("recorded %.1fs%s%s -> %s\n", rec.duration_s,
