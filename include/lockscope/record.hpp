@@ -28,6 +28,7 @@ struct SessionOptions {
   uint32_t stack_entries = 4096;
   uint32_t inflight_entries = 16384;
   bool stats = false;          // kernel BPF run-time stats (--stats)
+  bool force_raw_tp = false;   // raw_tp even where tp_btf works (--raw-tp)
 };
 
 // Raw contents of the BPF maps, per-CPU copies merged.

@@ -147,9 +147,9 @@ class Session final : public BpfSession {
         if (!t)
           tp_missing[p.target] = "not probed";
         else if (p.kind == "tp_btf")
-          load = t->tp_btf.ok;
+          load = t->tp_btf.ok && !o.force_raw_tp;
         else
-          load = !t->tp_btf.ok && t->raw_tp.ok;
+          load = (!t->tp_btf.ok || o.force_raw_tp) && (t->raw_tp.ok || o.force_raw_tp);
         if (load)
           tp_chosen.insert(p.target);
         else if (t && !t->usable())

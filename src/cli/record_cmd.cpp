@@ -28,6 +28,7 @@ struct RecordOpts {
   std::string label;
   bool stats = false;
   bool no_sites = false;
+  bool raw_tp = false;
   double interval = 0;
   uint32_t site_entries = 256, stack_entries = 4096, inflight_entries = 16384;
   std::vector<std::string> command;
@@ -101,6 +102,7 @@ int do_record(const RecordOpts& o) {
   so.stack_entries = o.stack_entries;
   so.inflight_entries = o.inflight_entries;
   so.stats = o.stats;
+  so.force_raw_tp = o.raw_tp;
 
   install_stop_handlers();
   auto session = open_session(so, probe);
@@ -200,6 +202,9 @@ void register_record(CLI::App& app, const Globals&, Action& run) {
   sub->add_flag("--stats", o->stats, "Enable kernel BPF stats; print each program's runs and ns/run");
   sub->add_option("-i,--interval", o->interval, "Print a line of counts and p95 every SECONDS")
       ->check(CLI::PositiveNumber);
+  sub->add_flag("--raw-tp", o->raw_tp,
+                "Attach tracepoints as raw_tp even where tp_btf works (the fallback for kernels "
+                "without BTF-typed tracepoints)");
   sub->add_flag("--no-sites", o->no_sites, "Skip stack capture (no per-site rows; lower overhead)");
   sub->add_option("--site-entries", o->site_entries, "Capacity of the per-site histogram map")
       ->check(CLI::Range(1u, 1u << 16))->capture_default_str();

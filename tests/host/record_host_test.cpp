@@ -144,9 +144,16 @@ class RecordHost : public ::testing::Test {
   std::set<uint32_t> before_;
 };
 
-TEST_F(RecordHost, TracepointBackendUnderPtyLoad) {
+// Both tracepoint flavours: tp_btf, and raw_tp (the fallback for kernels
+// without BTF-typed tracepoints, forced with --raw-tp).
+class RecordTracepoints : public RecordHost, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(RecordTracepoints, UnderPtyLoad) {
+  const bool raw = GetParam();
   std::string out = tmp_path("pty.json");
-  RecordProcess rec({"--backend", "tracepoint", "-o", out});
+  std::vector<std::string> args{"--backend", "tracepoint", "-o", out};
+  if (raw) args.push_back("--raw-tp");
+  RecordProcess rec(args);
   ASSERT_TRUE(rec.wait_recording(30000)) << rec.err();
   // The load: 2 threads x 3000 pty round trips.
   std::atomic<uint64_t> done{0};
@@ -165,6 +172,8 @@ TEST_F(RecordHost, TracepointBackendUnderPtyLoad) {
   json p = read_json(out);
   ASSERT_EQ(p["schema"], "lockscope.profile");
   EXPECT_EQ(p["backend"], "tracepoint");
+  for (const auto& h : p["hooks"]["attached"])
+    EXPECT_EQ(h.get<std::string>().rfind(raw ? "raw_tp/" : "tp_btf/", 0), 0u) << h;
   const json& m = p["runs"][0]["metrics"];
   // Function-hook metrics are listed as unavailable, with the reason.
   for (const char* name : {"pool_lock_hold_ns", "wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock"}) {
@@ -191,6 +200,9 @@ TEST_F(RecordHost, TracepointBackendUnderPtyLoad) {
   ExpectNothingLeft();
   unlink(out.c_str());
 }
+
+INSTANTIATE_TEST_SUITE_P(Flavours, RecordTracepoints, ::testing::Values(false, true),
+                         [](const auto& info) { return std::string(info.param ? "raw_tp" : "tp_btf"); });
 
 TEST_F(RecordHost, DetachesAfterNormalEnd) {
   std::string out = tmp_path("normal.json");
