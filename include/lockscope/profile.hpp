@@ -4,6 +4,7 @@
 // in-memory form. One profile holds one run per (scope, repetition[, boot]).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -16,6 +17,12 @@ namespace lockscope {
 
 inline constexpr const char* kProfileSchema = "lockscope.profile";
 inline constexpr int kProfileVersion = 1;
+// Input limits of profile_from_json/load_profile, far above anything lockscope
+// writes: larger or deeper documents are refused (exit 2) while parsing.
+inline constexpr size_t kProfileMaxBytes = size_t(256) << 20;  // text size
+inline constexpr size_t kProfileMaxDepth = 64;                 // nesting levels
+inline constexpr size_t kProfileMaxEntries = size_t(1) << 18;  // per array/object
+inline constexpr size_t kProfileMaxValues = size_t(1) << 23;   // whole document
 
 // Metric names (JSON keys). Keep them: users gate on them.
 namespace metric {

@@ -2,7 +2,9 @@
 // Gate expressions: parsing and evaluation against a diff report.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 
 #include <fmt/ranges.h>
@@ -133,7 +135,14 @@ GateExpr parse_gate(const std::string& raw) {
     if (i == f0) bad(s, i, "expected digits after '.'");
   }
   if (i == d0) bad(s, i, "expected a number");
-  g.threshold = std::stod(s.substr(n0, i - n0));
+  {
+    // strtod, not std::stod: out-of-range numbers are an input error, not an exception.
+    std::string num = s.substr(n0, i - n0);
+    errno = 0;
+    double v = std::strtod(num.c_str(), nullptr);
+    if (errno == ERANGE || !std::isfinite(v)) bad(s, n0, "number out of range");
+    g.threshold = v;
+  }
   if (i < s.size() && s[i] == '%') {
     g.relative = true;
     ++i;

@@ -104,11 +104,14 @@ class Reader {
     const json& b = field(j, "buckets", where);
     if (!b.is_array()) fail(where + ".buckets", "expected an array");
     uint64_t total = 0;
+    std::vector<bool> seen(Histogram::kBuckets);
     for (const auto& e : b) {
       if (!e.is_array() || e.size() != 2) fail(where + ".buckets", "expected [index, count] pairs");
       uint64_t idx = u64(e[0], where + ".buckets");
       uint64_t n = u64(e[1], where + ".buckets");
       if (idx >= Histogram::kBuckets) fail(where + ".buckets", "bucket index out of range");
+      if (seen[idx]) fail(where + ".buckets", "bucket index " + std::to_string(idx) + " appears twice");
+      seen[idx] = true;
       if (total + n < total) fail(where + ".buckets", "bucket counts overflow");
       total += n;
       h.set_bucket(static_cast<uint32_t>(idx), n);
@@ -248,9 +251,36 @@ std::string profile_to_json(const Profile& p, bool pretty) {
 }
 
 Profile profile_from_json(const std::string& text, const std::string& origin) {
+  // Hostile or absurd inputs are refused while parsing, before the document
+  // is built: limits far above any profile lockscope writes (docs/reliability.md).
+  if (text.size() > kProfileMaxBytes)
+    throw usage_error(origin + ": " + std::to_string(text.size()) + " bytes is larger than a profile can be (" +
+                      std::to_string(kProfileMaxBytes >> 20) + " MiB)");
+  std::vector<size_t> open;  // entries so far in each open array/object
+  size_t values = 0;
+  auto limits = [&](int /*depth*/, json::parse_event_t ev, json& /*parsed*/) {
+    using E = json::parse_event_t;
+    if (ev == E::value || ev == E::array_start || ev == E::object_start) {
+      if (++values > kProfileMaxValues)
+        throw usage_error(origin + ": more than " + std::to_string(kProfileMaxValues) +
+                          " JSON values; not a profile lockscope wrote");
+      if (!open.empty() && ++open.back() > kProfileMaxEntries)
+        throw usage_error(origin + ": an array or object with more than " +
+                          std::to_string(kProfileMaxEntries) + " entries; not a profile lockscope wrote");
+    }
+    if (ev == E::array_start || ev == E::object_start) {
+      open.push_back(0);
+      if (open.size() > kProfileMaxDepth)
+        throw usage_error(origin + ": JSON nested deeper than " + std::to_string(kProfileMaxDepth) +
+                          " levels; not a profile lockscope wrote");
+    } else if ((ev == E::array_end || ev == E::object_end) && !open.empty()) {
+      open.pop_back();
+    }
+    return true;
+  };
   json j;
   try {
-    j = json::parse(text);
+    j = json::parse(text, limits);
   } catch (const json::parse_error& e) {
     throw usage_error(origin + ": not valid JSON (" + e.what() + ")",
                       "is the file complete? profiles are written by `lockscope record` or `bench -o`");
@@ -325,6 +355,10 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
 Profile load_profile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw usage_error("cannot read profile " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && uint64_t(st.st_size) > kProfileMaxBytes)
+    throw usage_error(path + ": " + std::to_string(st.st_size) + " bytes is larger than a profile can be (" +
+                      std::to_string(kProfileMaxBytes >> 20) + " MiB)");
   std::ostringstream ss;
   ss << in.rdbuf();
   return profile_from_json(ss.str(), path);

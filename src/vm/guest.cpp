@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -350,8 +352,10 @@ ResultChannel parse_result_channel(const std::string& raw) {
     } else if (line.rfind(kExit, 0) == 0 && !in_block) {
       char* end = nullptr;
       std::string v = line.substr(strlen(kExit));
+      errno = 0;
       long code = std::strtol(v.c_str(), &end, 10);
-      if (end && end != v.c_str() && *end == '\0') rc.exit_code = int(code);
+      if (end && end != v.c_str() && *end == '\0' && errno != ERANGE && code >= INT_MIN && code <= INT_MAX)
+        rc.exit_code = int(code);
       else rc.problems.push_back("bad exit line '" + line + "'");
     } else if (in_block) {
       body += line;
@@ -363,15 +367,16 @@ ResultChannel parse_result_channel(const std::string& raw) {
 }
 
 std::optional<std::string> find_panic(const std::string& console) {
-  static const std::regex re(
-      "(Kernel panic - not syncing.*|kernel BUG at.*|BUG: unable to handle.*|Oops: .*|"
-      "general protection fault.*)");
+  // Plain substring search: std::regex recursion ("...*" over a long guest
+  // line) overflowed the stack on a 100 kB console line.
+  static const char* const kMarks[] = {"Kernel panic - not syncing", "kernel BUG at",
+                                       "BUG: unable to handle", "Oops: ", "general protection fault"};
   std::istringstream s(console);
   std::string line;
   while (std::getline(s, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::smatch m;
-    if (std::regex_search(line, m, re)) return line;
+    for (const char* mark : kMarks)
+      if (line.find(mark) != std::string::npos) return line;
   }
   return std::nullopt;
 }

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 
@@ -12,6 +15,18 @@ const std::vector<std::string>& test_workqueue_scopes() {
   return s;
 }
 
+namespace {
+constexpr size_t kMaxRowLength = 1024;
+
+bool finite_number(const std::string& digits, double* out) {
+  errno = 0;
+  double v = std::strtod(digits.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v)) return false;
+  *out = v;
+  return true;
+}
+}  // namespace
+
 std::vector<TestWorkqueueRow> parse_test_workqueue(const std::string& text) {
   // Anything may precede the module prefix: "[  12.3] test_workqueue: ..." or
   // "<6>test_workqueue: ...". Numbers may carry thousands separators.
@@ -21,16 +36,19 @@ std::vector<TestWorkqueueRow> parse_test_workqueue(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
+    // std::regex matches recursively (stack depth grows with the line): real
+    // rows are short, so longer lines are not rows and are never matched.
+    if (line.size() > kMaxRowLength || line.find("test_workqueue:") == std::string::npos) continue;
     std::smatch m;
     if (!std::regex_search(line, m, row)) continue;
     std::string n = m[2].str();
     n.erase(std::remove(n.begin(), n.end(), ','), n.end());
     TestWorkqueueRow r;
     r.scope = m[1].str();
-    r.items_per_sec = std::stod(n);
-    r.p50_ns = std::stod(m[3].str());
-    r.p90_ns = std::stod(m[4].str());
-    r.p95_ns = std::stod(m[5].str());
+    // A number beyond double range is not a real row: skip it (std::stod threw).
+    if (!finite_number(n, &r.items_per_sec) || !finite_number(m[3].str(), &r.p50_ns) ||
+        !finite_number(m[4].str(), &r.p90_ns) || !finite_number(m[5].str(), &r.p95_ns))
+      continue;
     rows.push_back(r);
   }
   return rows;
