@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -169,7 +170,17 @@ std::string kmsg_records_to_text(const std::string& raw) {
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == ' ') continue;  // continuation (KEY=value) lines
     auto semi = line.find(';');
-    out += (semi == std::string::npos ? line : line.substr(semi + 1));
+    std::string msg = semi == std::string::npos ? line : line.substr(semi + 1);
+    // /dev/kmsg escapes control characters as \xNN (the module's rows hold tabs).
+    for (size_t i = 0; i < msg.size(); ++i) {
+      if (msg[i] == '\\' && i + 3 < msg.size() && msg[i + 1] == 'x' && std::isxdigit((unsigned char)msg[i + 2]) &&
+          std::isxdigit((unsigned char)msg[i + 3])) {
+        out += char(std::stoi(msg.substr(i + 2, 2), nullptr, 16));
+        i += 3;
+      } else {
+        out += msg[i];
+      }
+    }
     out += '\n';
   }
   return out;
