@@ -86,15 +86,15 @@ def one(d):
               % (s, base, ls, lls, bt, lbt, ratio, p95[0], p95[1], p95[2], target))
     print()
     floor = {name: ns for name, _, ns, _ in progs(d, "floor-stats")}
-    f_lock = next((v for k, v in floor.items() if "unlock" not in k), float("nan"))
-    f_unlock = next((v for k, v in floor.items() if "unlock" in k), float("nan"))
+    f_lock = next((v for k, v in floor.items() if "unloc" not in k), float("nan"))
+    f_unlock = next((v for k, v in floor.items() if "unloc" in k), float("nan"))
     print("Per-program cost (kernel BPF stats, one run each, stats on). Floor: empty fentry "
           "programs on _raw_spin_lock %.1f ns/run, _raw_spin_unlock %.1f ns/run.\n" % (f_lock, f_unlock))
     print("| condition | program | runs | ns/run | × floor | recursion misses |")
     print("|---|---|---:|---:|---:|---:|")
     for cond in ("floor-stats", "lockscope-stats", "lockscope-nosites-stats", "bpftrace-stats"):
         for name, cnt, ns, miss in progs(d, cond):
-            fl = f_unlock if "unlock" in name else f_lock
+            fl = f_unlock if "unloc" in name else f_lock
             spin = "spin" in name or name.startswith("ls_lock") or name.startswith("ls_unlock")
             x = "%.2f" % (ns / fl) if spin and fl == fl and fl > 0 else ""
             print("| %s | %s | %d | %.1f | %s | %d |" % (cond.replace("-stats", ""), name, cnt, ns, x, miss))
