@@ -328,6 +328,7 @@ int run(const Options& opt) {
                                       base.vmlinuz, cand.arg, cand.vmlinuz, guest_command(o, "<side>"));
     write_text(o.out_dir + "/experiment.txt", cmdline);
   }
+  const std::string abs_dir = fs::absolute(o.out_dir).string();
   install_stop_handlers();
 
   std::vector<Slot> slots = schedule(o.boots);
@@ -357,11 +358,12 @@ int run(const Options& opt) {
       spec.timeout_s = o.timeout_s;
       std::string stem = fmt::format("{:03}-{}", slot.number + 1, side_name(slot.side));
       for (int attempt = 0; attempt < 2; ++attempt) {
-        spec.boot_dir = o.out_dir + "/boots/" + stem + (attempt ? "-retry" : "");
+        std::string rel = "/boots/" + stem + (attempt ? "-retry" : "");
+        spec.boot_dir = abs_dir + rel;  // the VM runner wants an absolute folder
         progress.begin(slot, t.release, attempt ? " (retry)" : "");
         vm::BootResult r = vm::boot(spec);
         b.seconds += r.seconds;
-        b.console = r.console_log;
+        b.console = o.out_dir + rel + "/console.log";  // as the user named the folder
         Profile p;
         bool no_rows = false;
         std::string why = check_result(r, &p, &no_rows);
