@@ -21,106 +21,16 @@
 #include <string>
 #include <thread>
 
+#include "host_util.hpp"
 #include "lockscope/workload.hpp"
 
 namespace {
 
+using lockscope::hosttest::lockscope_prog_ids;
+using lockscope::hosttest::read_json;
+using lockscope::hosttest::RecordProcess;
+using lockscope::hosttest::tmp_path;
 using nlohmann::json;
-
-// Names of every BPF program lockscope loads (bpf/lockscope.bpf.c,
-// bpf/featprobe.bpf.c), as the kernel truncates them (15 characters).
-bool is_lockscope_prog(const std::string& name) {
-  for (const char* p : {"ls_", "btf_", "raw_", "empty_"})
-    if (name.rfind(p, 0) == 0) return true;
-  return false;
-}
-
-std::set<uint32_t> lockscope_prog_ids() {
-  std::set<uint32_t> ids;
-  uint32_t id = 0;
-  while (bpf_prog_get_next_id(id, &id) == 0) {
-    int fd = bpf_prog_get_fd_by_id(id);
-    if (fd < 0) continue;
-    bpf_prog_info info = {};
-    uint32_t len = sizeof info;
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && is_lockscope_prog(info.name)) ids.insert(id);
-    close(fd);
-  }
-  return ids;
-}
-
-std::string tmp_path(const std::string& name) {
-  return "/tmp/lockscope-host-" + std::to_string(getpid()) + "-" + name;
-}
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
-
-// A running `lockscope record`; stderr is read until it says it is recording.
-class RecordProcess {
- public:
-  explicit RecordProcess(const std::vector<std::string>& args) {
-    int err[2];
-    if (pipe(err) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(err[1], STDERR_FILENO);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, STDOUT_FILENO);
-      close(err[0]);
-      std::vector<char*> argv{const_cast<char*>(LOCKSCOPE_BINARY), const_cast<char*>("record")};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(LOCKSCOPE_BINARY, argv.data());
-      _exit(127);
-    }
-    close(err[1]);
-    err_ = err[0];
-  }
-  ~RecordProcess() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (err_ >= 0) close(err_);
-  }
-  // Waits until stderr shows the "recording with" line (programs attached).
-  bool wait_recording(int timeout_ms) {
-    auto t0 = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(timeout_ms)) {
-      pollfd p{err_, POLLIN, 0};
-      if (poll(&p, 1, 100) > 0) {
-        char buf[512];
-        ssize_t n = read(err_, buf, sizeof buf);
-        if (n <= 0) return false;
-        stderr_.append(buf, size_t(n));
-        if (stderr_.find("recording with") != std::string::npos) return true;
-      }
-    }
-    return false;
-  }
-  int wait_exit() {
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    reaped_ = true;
-    char buf[512];
-    ssize_t n;
-    while ((n = read(err_, buf, sizeof buf)) > 0) stderr_.append(buf, size_t(n));
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  void signal(int sig) { kill(pid_, sig); }
-  const std::string& err() const { return stderr_; }
-
- private:
-  pid_t pid_ = -1;
-  int err_ = -1;
-  bool reaped_ = false;
-  std::string stderr_;
-};
 
 class RecordHost : public ::testing::Test {
  protected:
