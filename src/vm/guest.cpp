@@ -170,7 +170,11 @@ Attempt run_qemu(const BootSpec& spec, const std::string& accel, const std::stri
   for (const auto& f : {console, result, qlog}) unlink(f.c_str());
   std::string append = "console=ttyS0 quiet panic=-1 tsc=unstable";
   if (!spec.extra_append.empty()) append += " " + spec.extra_append;
-  std::vector<std::string> argv = {find_qemu(), "-accel", accel, "-m", std::to_string(spec.memory_mb),
+  // TCG runs single-threaded: with one host thread per vCPU (MTTCG) a guest
+  // that live-patches its text (ftrace, when an fentry program attaches) was
+  // seen to trip over a stale int3 in another vCPU ("Oops: int3").
+  std::string accel_arg = accel == "tcg" ? "tcg,thread=single" : accel;
+  std::vector<std::string> argv = {find_qemu(), "-accel", accel_arg, "-m", std::to_string(spec.memory_mb),
                                    "-smp", std::to_string(spec.smp), "-kernel", spec.vmlinuz, "-initrd",
                                    image, "-append", append, "-nodefaults", "-no-user-config",
                                    "-display", "none", "-monitor", "none", "-no-reboot", "-net", "none",
