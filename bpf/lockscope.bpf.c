@@ -26,7 +26,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load. */
-const volatile bool track_sites = true;      /* stack ids for per-site rows */
+const volatile bool track_sites = true;      /* per-site rows (cheap: caller address) */
+const volatile bool track_stacks = false;    /* per-site rows from full stacks (costly) */
 const volatile bool track_wq_latency = true; /* queue latency / exec time   */
 
 struct filter_slot {
@@ -158,9 +159,9 @@ static __always_inline void site_hist(__u32 metric, __u32 kind, __u64 site, __u6
 	ls_hist_add(h, v);
 }
 
-static __always_inline void site_count(__u32 counter, __u64 site)
+static __always_inline void site_count(__u32 counter, __u32 context, __u64 site)
 {
-	struct ls_count_key key = { .counter = counter, .site = site };
+	struct ls_count_key key = { .counter = counter, .context = context, .site = site };
 	__u64 one = 1, *c = bpf_map_lookup_elem(&site_counts, &key);
 
 	if (c) {
@@ -180,12 +181,42 @@ static __always_inline __s64 stack_id(void *ctx)
 {
 	__s64 id;
 
-	if (!track_sites)
-		return -1;
 	id = bpf_get_stackid(ctx, &stacks, 0);
 	if (id < 0)
 		count(LS_D_STACK_FAILED);
 	return id;
+}
+
+/*
+ * The address a one-argument spinlock function will return to, i.e. inside
+ * the function that takes the lock. The BPF trampoline keeps the traced
+ * function's arguments on its stack just below its frame: [arg][return
+ * value, only with fexit][saved rbp][return into the traced function][return
+ * into its caller]. The slot holding "traced function + a few bytes" is
+ * found, and the next one is the caller. One probe read instead of a stack
+ * walk (bpf_get_stackid costs ~10x the whole hook).
+ */
+static __always_inline __u64 caller_ip(void *ctx)
+{
+	__u64 fip = bpf_get_func_ip(ctx), slots[4] = {};
+
+	if (bpf_probe_read_kernel(slots, sizeof(slots), (char *)ctx + 8))
+		return 0;
+	if (slots[0] - fip <= 32)
+		return slots[1];
+	if (slots[1] - fip <= 32)
+		return slots[2];
+	if (slots[2] - fip <= 32)
+		return slots[3];
+	return 0;
+}
+
+/* Where a pool->lock acquisition comes from: a caller address, or a stack id. */
+static __always_inline __s64 acquire_site(void *ctx)
+{
+	if (!track_sites)
+		return -1;
+	return track_stacks ? stack_id(ctx) : (__s64)caller_ip(ctx);
 }
 
 /* ---- the lock filter ---------------------------------------------------- */
@@ -297,8 +328,10 @@ static __always_inline void on_lock(void *ctx, const void *ptr)
 				st->rq_lock = lock;
 				st->rq_start_ns = bpf_ktime_get_ns();
 			}
-			if (track_sites)
-				site_count(LS_SC_RQ_UNDER_POOL, stack_id(ctx));
+			if (track_stacks)
+				site_count(LS_SC_RQ_UNDER_POOL, 0, stack_id(ctx));
+			else if (track_sites)
+				site_count(LS_SC_RQ_UNDER_POOL, st->pool_ctx, st->pool_site);
 		} else if (kind != LS_KIND_NONE) {
 			count(LS_C_POOL_NESTED);
 		}
@@ -310,7 +343,8 @@ static __always_inline void on_lock(void *ctx, const void *ptr)
 	st->pool_lock = lock;
 	st->pool_kind = kind;
 	st->rq_lock = 0;
-	st->pool_stack = stack_id(ctx);
+	st->pool_ctx = LS_CTX_NONE;
+	st->pool_site = acquire_site(ctx);
 	count(LS_C_POOL_ACQUIRED);
 	st->pool_acq_ns = bpf_ktime_get_ns();
 }
@@ -335,8 +369,8 @@ static __always_inline void on_unlock(const void *ptr)
 		return;
 	now = bpf_ktime_get_ns();
 	hist(LS_M_POOL_HOLD, st->pool_kind, now - st->pool_acq_ns);
-	if (st->pool_stack >= 0)
-		site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_stack, now - st->pool_acq_ns);
+	if (track_sites && (track_stacks ? st->pool_site >= 0 : st->pool_site != 0))
+		site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_site, now - st->pool_acq_ns);
 	st->pool_lock = 0;
 	st->rq_lock = 0;
 }
@@ -393,22 +427,33 @@ int BPF_PROG(ls_unlock_irqrestore, raw_spinlock_t *lock)
 
 /* ---- wakeups and the workqueue functions (fentry) ----------------------- */
 
-static __always_inline bool under_pool_lock(void)
+/* True while this CPU holds a pool->lock; names the first workqueue
+ * function seen inside the hold, to attribute what happens under it. */
+static __always_inline bool under_pool_lock(__u32 context)
 {
 	struct ls_cpu_state *st = state();
 
-	return st && st->pool_lock;
+	if (!st || !st->pool_lock)
+		return false;
+	if (context && !st->pool_ctx)
+		st->pool_ctx = context;
+	return true;
 }
 
 SEC("fentry/try_to_wake_up")
 int BPF_PROG(ls_ttwu, struct task_struct *p)
 {
+	struct ls_cpu_state *st;
+
 	count(LS_C_WAKEUPS);
-	if (under_pool_lock()) {
-		count(LS_C_WAKEUPS_UNDER_POOL);
-		if (track_sites)
-			site_count(LS_SC_WAKEUP_UNDER_POOL, stack_id(ctx));
-	}
+	if (!under_pool_lock(LS_CTX_NONE))
+		return 0;
+	count(LS_C_WAKEUPS_UNDER_POOL);
+	st = state();
+	if (track_stacks)
+		site_count(LS_SC_WAKEUP_UNDER_POOL, 0, stack_id(ctx));
+	else if (track_sites && st)
+		site_count(LS_SC_WAKEUP_UNDER_POOL, st->pool_ctx, st->pool_site);
 	return 0;
 }
 
@@ -416,7 +461,7 @@ SEC("fentry/wake_up_process")
 int BPF_PROG(ls_wake_up_process, struct task_struct *p)
 {
 	count(LS_C_WAKE_UP_PROCESS);
-	if (under_pool_lock())
+	if (under_pool_lock(LS_CTX_WAKE_UP_PROCESS))
 		count(LS_C_WAKE_UP_PROCESS_UNDER_POOL);
 	return 0;
 }
@@ -425,7 +470,7 @@ SEC("fentry/wake_up_q")
 int BPF_PROG(ls_wake_up_q, void *head)
 {
 	count(LS_C_WAKE_UP_Q);
-	if (under_pool_lock())
+	if (under_pool_lock(LS_CTX_WAKE_UP_Q))
 		count(LS_C_WAKE_UP_Q_UNDER_POOL);
 	return 0;
 }
@@ -434,7 +479,7 @@ SEC("fentry/kick_pool")
 int BPF_PROG(ls_kick_pool, struct worker_pool *pool)
 {
 	count(LS_C_KICK_POOL);
-	if (under_pool_lock())
+	if (under_pool_lock(LS_CTX_KICK_POOL))
 		count(LS_C_KICK_POOL_UNDER_POOL);
 	learn_pool(pool);
 	return 0;
@@ -445,6 +490,7 @@ SEC("fentry/kick_pool_pick")
 int BPF_PROG(ls_kick_pool_pick, struct worker_pool *pool)
 {
 	count(LS_C_KICK_POOL_PICK);
+	under_pool_lock(LS_CTX_KICK_POOL_PICK);
 	learn_pool(pool);
 	return 0;
 }
@@ -632,7 +678,7 @@ static __always_inline void on_sched_waking(void)
 		if (worker)
 			func = (__u64)BPF_CORE_READ((struct worker *)worker, current_func);
 	}
-	site_count(LS_SC_KWORKER_WAKING, func);
+	site_count(LS_SC_KWORKER_WAKING, 0, func);
 }
 
 #define LS_UNPAREN(...) __VA_ARGS__

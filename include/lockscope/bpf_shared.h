@@ -67,25 +67,36 @@ enum ls_metric {
 };
 #define LS_NR_HISTS (LS_M_MAX * LS_KIND_MAX)
 
-/* Per-site histograms (per-CPU hash): pool hold per acquiring stack, queue
+/* Per-site histograms (per-CPU hash): pool hold per acquiring site, queue
  * latency and execution time per work function. */
 struct ls_site_key {
 	ls_u32 metric; /* enum ls_metric */
 	ls_u32 kind;   /* enum ls_lock_kind, 0 where it does not apply */
-	ls_u64 site;   /* stack id (pool hold) or function address (wq metrics) */
+	ls_u64 site;   /* acquirer address or stack id (pool hold), function (wq metrics) */
 };
 
 /* Per-site counters (per-CPU hash). */
 enum ls_site_counter {
-	LS_SC_WAKEUP_UNDER_POOL = 0, /* site = stack id of try_to_wake_up */
-	LS_SC_RQ_UNDER_POOL = 1,     /* site = stack id of the rq acquisition */
+	LS_SC_WAKEUP_UNDER_POOL = 0, /* try_to_wake_up under pool->lock */
+	LS_SC_RQ_UNDER_POOL = 1,     /* rq lock taken under pool->lock */
 	LS_SC_KWORKER_WAKING = 2,    /* site = waker's current work function */
 	LS_SC_MAX = 3,
 };
 struct ls_count_key {
 	ls_u32 counter; /* enum ls_site_counter */
-	ls_u32 pad;
-	ls_u64 site;
+	ls_u32 context; /* enum ls_context: workqueue function seen in the pool->lock hold */
+	ls_u64 site;    /* pool->lock acquirer's address, a stack id (--stacks), or a work function */
+};
+
+/* The first workqueue function called inside a pool->lock hold: with the
+ * acquirer's address it names where a wakeup or rq acquisition came from
+ * ("kick_pool <- __queue_work") without walking the stack. */
+enum ls_context {
+	LS_CTX_NONE = 0,
+	LS_CTX_KICK_POOL = 1,
+	LS_CTX_KICK_POOL_PICK = 2,
+	LS_CTX_WAKE_UP_Q = 3,
+	LS_CTX_WAKE_UP_PROCESS = 4,
 };
 
 /* Global counters: counters[id] (per-CPU array). */
@@ -131,8 +142,9 @@ enum ls_counter {
 struct ls_cpu_state {
 	ls_u64 pool_lock;      /* pool->lock this CPU is taking/holding, 0 if none */
 	ls_u64 pool_acq_ns;    /* when it was acquired (corrected at contention_end) */
-	ls_s64 pool_stack;     /* stack id of the acquisition, < 0 if none */
+	ls_s64 pool_site;      /* acquirer's address (or stack id), < 0 if none */
 	ls_u64 pool_kind;
+	ls_u64 pool_ctx;       /* enum ls_context seen inside the hold */
 	ls_u64 rq_lock;        /* rq lock taken while pool_lock is held */
 	ls_u64 rq_start_ns;
 	ls_u64 rq_self;        /* this CPU's rq lock, learned from sched_switch */

@@ -23,7 +23,8 @@ const char* backend_name(Backend b);
 struct SessionOptions {
   Backend backend = Backend::kAuto;
   std::string btf_path;
-  bool track_sites = true;     // stack ids for per-site attribution
+  bool track_sites = true;     // per-site rows (acquirer address + workqueue context)
+  bool track_stacks = false;   // per-site rows from full kernel stacks (--stacks; costly)
   uint32_t site_entries = 256; // per-site histogram map capacity
   uint32_t stack_entries = 4096;
   uint32_t inflight_entries = 16384;
@@ -44,12 +45,14 @@ struct Snapshot {
   std::vector<SiteHist> site_hists;
   struct SiteCount {
     uint32_t counter;
+    uint32_t context;  // enum ls_context
     uint64_t site;
     uint64_t count;
   };
   std::vector<SiteCount> site_counts;
   std::map<int64_t, std::vector<uint64_t>> stacks;  // stack id -> kernel IPs
   std::map<uint64_t, std::string> func_wq;          // work function -> workqueue name
+  bool stack_sites = false;  // sites of pool holds, wakeups and rq acquisitions are stack ids
 };
 
 struct ProgramStats {

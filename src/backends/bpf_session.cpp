@@ -125,6 +125,8 @@ class Session final : public BpfSession {
 
     // configure
     skel_->rodata->track_sites = o.track_sites;
+    skel_->rodata->track_stacks = o.track_sites && o.track_stacks;
+    stacks_ = o.track_sites && o.track_stacks;
     skel_->rodata->track_wq_latency = want_tp;
     bpf_map__set_max_entries(skel_->maps.site_hists, o.site_entries);
     bpf_map__set_max_entries(skel_->maps.stacks, o.stack_entries);
@@ -247,10 +249,11 @@ class Session final : public BpfSession {
         if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
         uint64_t n = 0;
         for (int c = 0; c < ncpus_; ++c) n += buf[c];
-        s.site_counts.push_back({key.counter, key.site, n});
+        s.site_counts.push_back({key.counter, key.context, key.site, n});
       }
     }
-    {
+    s.stack_sites = stacks_;
+    if (stacks_) {
       int fd = bpf_map__fd(skel_->maps.stacks);
       std::set<int64_t> wanted;
       for (const auto& sh : s.site_hists)
@@ -349,6 +352,7 @@ class Session final : public BpfSession {
   std::vector<std::string> attached_;
   std::vector<HookRefusal> refused_;
   bool has_fentry_ = false, has_tp_ = false;
+  bool stacks_ = false;
   int ncpus_ = 0;
   uint64_t events_base_ = 0;
 };

@@ -116,11 +116,39 @@ std::string stack_site(const Snapshot& s, uint64_t id, const Symbolizer& syms, b
   return site_of(it->second, syms, wake, depth);
 }
 
+const char* context_name(uint32_t ctx) {
+  switch (ctx) {
+    case LS_CTX_KICK_POOL: return "kick_pool";
+    case LS_CTX_KICK_POOL_PICK: return "kick_pool_pick";
+    case LS_CTX_WAKE_UP_Q: return "wake_up_q";
+    case LS_CTX_WAKE_UP_PROCESS: return "wake_up_process";
+    default: return nullptr;
+  }
+}
+
+// Where a pool->lock hold came from: its acquirer, or a stack (--stacks).
+std::string hold_site(const Snapshot& s, uint64_t site, const Symbolizer& syms) {
+  if (s.stack_sites) return stack_site(s, site, syms, false, 1);
+  return site ? syms.name(site) : "[unknown]";
+}
+
+// "kick_pool <- __queue_work": the workqueue function seen inside the hold,
+// and the hold's acquirer; or a stack's first frames with --stacks.
 std::vector<SiteEntry> count_sites(const Snapshot& s, uint32_t counter, const Symbolizer& syms,
                                    bool wake, int depth) {
   std::map<std::string, uint64_t> by;
-  for (const auto& c : s.site_counts)
-    if (c.counter == counter) by[stack_site(s, c.site, syms, wake, depth)] += c.count;
+  for (const auto& c : s.site_counts) {
+    if (c.counter != counter) continue;
+    std::string name;
+    if (s.stack_sites) {
+      name = stack_site(s, c.site, syms, wake, depth);
+    } else {
+      const char* ctx = context_name(c.context);
+      std::string holder = hold_site(s, c.site, syms);
+      name = ctx ? std::string(ctx) + " <- " + holder : "pool->lock from " + holder;
+    }
+    by[name] += c.count;
+  }
   std::vector<SiteEntry> out;
   for (const auto& [site, n] : by) out.push_back({site, "", "", n, std::nullopt});
   sort_sites(out);
@@ -185,7 +213,7 @@ Run build_run(const Snapshot& s, const Coverage& cov, const Symbolizer& syms) {
     std::map<std::pair<std::string, std::string>, SiteEntry> by;
     for (const auto& sh : s.site_hists) {
       if (sh.metric != LS_M_POOL_HOLD) continue;
-      std::string site = stack_site(s, sh.site, syms, false, 1);
+      std::string site = hold_site(s, sh.site, syms);
       SiteEntry& e = by[{site, kind_name(sh.kind)}];
       e.site = site;
       e.kind = kind_name(sh.kind);

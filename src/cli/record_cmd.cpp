@@ -28,6 +28,7 @@ struct RecordOpts {
   std::string label;
   bool stats = false;
   bool no_sites = false;
+  bool stacks = false;
   bool raw_tp = false;
   double interval = 0;
   uint32_t site_entries = 256, stack_entries = 4096, inflight_entries = 16384;
@@ -98,6 +99,7 @@ int do_record(const RecordOpts& o) {
   so.backend = backend;
   so.btf_path = o.btf;
   so.track_sites = !o.no_sites;
+  so.track_stacks = o.stacks;
   so.site_entries = o.site_entries;
   so.stack_entries = o.stack_entries;
   so.inflight_entries = o.inflight_entries;
@@ -205,7 +207,10 @@ void register_record(CLI::App& app, const Globals&, Action& run) {
   sub->add_flag("--raw-tp", o->raw_tp,
                 "Attach tracepoints as raw_tp even where tp_btf works (the fallback for kernels "
                 "without BTF-typed tracepoints)");
-  sub->add_flag("--no-sites", o->no_sites, "Skip stack capture (no per-site rows; lower overhead)");
+  sub->add_flag("--no-sites", o->no_sites, "No per-site rows (lowest overhead)");
+  sub->add_flag("--stacks", o->stacks,
+                "Per-site rows from full kernel stacks instead of the acquirer's address "
+                "(more detail, ~10x the cost per pool->lock acquisition)");
   sub->add_option("--site-entries", o->site_entries, "Capacity of the per-site histogram map")
       ->check(CLI::Range(1u, 1u << 16))->capture_default_str();
   sub->add_option("--stack-entries", o->stack_entries, "Capacity of the stack map")
