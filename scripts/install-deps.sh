@@ -11,6 +11,8 @@ pkgs=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # VM tier: real kernels under QEMU, their initramfs, the module build chroot
   qemu-system-x86 busybox-static cpio debootstrap dpkg-dev zstd xz-utils
+  # fuzzing (libFuzzer runtime) and lint: scripts/fuzz.sh, scripts/lint.sh
+  libclang-rt-14-dev clang-format clang-tidy
 )
 [ "${LOCKSCOPE_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$LOCKSCOPE_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 
