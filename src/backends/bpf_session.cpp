@@ -128,6 +128,7 @@ class Session final : public BpfSession {
     skel_->rodata->track_stacks = o.track_sites && o.track_stacks;
     stacks_ = o.track_sites && o.track_stacks;
     skel_->rodata->track_wq_latency = want_tp;
+    want_tp_ = want_tp;
     bpf_map__set_max_entries(skel_->maps.site_hists, o.site_entries);
     bpf_map__set_max_entries(skel_->maps.stacks, o.stack_entries);
     bpf_map__set_max_entries(skel_->maps.inflight, o.inflight_entries);
@@ -190,7 +191,7 @@ class Session final : public BpfSession {
       links_.push_back(std::move(link));
       attached_.push_back(name);
       attached_progs_.push_back(p);
-      if (p.kind == "fentry") has_fentry_ = true; else has_tp_ = true;
+      if (p.kind == "fentry") has_fentry_ = true;
     }
     if (links_.empty()) throw unsupported("no lockscope program could be attached on this kernel");
     ncpus_ = libbpf_num_possible_cpus();
@@ -198,8 +199,10 @@ class Session final : public BpfSession {
     log::info("attached {} programs ({} refused)", attached_.size(), refused_.size());
   }
 
+  // The mode chosen: the fentry backend also attaches the tracepoints that
+  // learn lock addresses and time contended waits; that is still "fentry".
   std::string backend() const override {
-    if (has_fentry_ && has_tp_) return "fentry+tracepoint";
+    if (has_fentry_ && want_tp_) return "fentry+tracepoint";
     return has_fentry_ ? "fentry" : "tracepoint";
   }
   const std::vector<std::string>& attached() const override { return attached_; }
@@ -351,8 +354,9 @@ class Session final : public BpfSession {
   std::vector<LinkPtr> links_;  // destroyed before skel_: detaches first
   std::vector<std::string> attached_;
   std::vector<HookRefusal> refused_;
-  bool has_fentry_ = false, has_tp_ = false;
+  bool has_fentry_ = false;
   bool stacks_ = false;
+  bool want_tp_ = false;
   int ncpus_ = 0;
   uint64_t events_base_ = 0;
 };
