@@ -468,7 +468,7 @@ int run(const Options& opt) {
     else if (!compare_error.empty()) out += "no comparison: " + compare_error + "\n";
     out += fmt::format("\n{}verdict: {}\n", md ? "**" : "", verdict);
     if (md) out.insert(out.size() - 1, "**");
-    out += fmt::format("reproduce the comparison: lockscope diff {0}/baseline {0}/candidate\n", o.out_dir);
+    if (rep) out += fmt::format("reproduce the comparison: lockscope diff {0}/baseline {0}/candidate\n", o.out_dir);
   }
   std::string ext = o.format == "json" ? "json" : o.format == "markdown" ? "md" : "txt";
   write_text(o.out_dir + "/report." + ext, out);
