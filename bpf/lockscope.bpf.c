@@ -681,11 +681,20 @@ static __always_inline void on_sched_waking(void)
 	site_count(LS_SC_KWORKER_WAKING, 0, func);
 }
 
+/* Every run of a tracepoint program counts in the loss denominator too. */
+static __always_inline void tp_event(void)
+{
+	struct ls_cpu_state *st = state();
+
+	if (st)
+		st->events++;
+}
+
 #define LS_UNPAREN(...) __VA_ARGS__
 /* One handler, two attachments: tp_btf/NAME and raw_tp/NAME. */
-#define LS_TRACEPOINT(tp, args, body)                                  \
-	SEC("tp_btf/" #tp) int BPF_PROG(btf_##tp, LS_UNPAREN args) body \
-	SEC("raw_tp/" #tp) int BPF_PROG(raw_##tp, LS_UNPAREN args) body
+#define LS_TRACEPOINT(tp, args, body)                                             \
+	SEC("tp_btf/" #tp) int BPF_PROG(btf_##tp, LS_UNPAREN args) { tp_event(); body } \
+	SEC("raw_tp/" #tp) int BPF_PROG(raw_##tp, LS_UNPAREN args) { tp_event(); body }
 
 LS_TRACEPOINT(contention_begin, (void *lock, unsigned int flags),
 	      { on_contention_begin((__u64)lock); return 0; })

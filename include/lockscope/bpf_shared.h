@@ -154,7 +154,7 @@ struct ls_cpu_state {
 	ls_u64 cont_lock[LS_CONT_DEPTH];
 	ls_u64 cont_ns[LS_CONT_DEPTH];
 	ls_u64 scratch;        /* see addr_of() in lockscope.bpf.c */
-	ls_u64 events;         /* spinlock hook runs: the denominator of losses */
+	ls_u64 events;         /* hook and tracepoint runs: the denominator of losses */
 };
 
 /* The lock filter: a direct-mapped table of lock addresses with the kind in

@@ -79,6 +79,8 @@ void attach_lock_metrics(std::vector<Run>& runs, const Recording& rec, const Cov
 }
 
 int do_record(const RecordOpts& o) {
+  // First: a signal while probing or loading must still end in a clean exit.
+  install_stop_handlers();
   Backend backend = parse_backend(o.backend);
   bool with_workload = !o.workload.workload.empty();
   if (with_workload && (!o.command.empty() || o.duration > 0))
@@ -106,7 +108,6 @@ int do_record(const RecordOpts& o) {
   so.stats = o.stats;
   so.force_raw_tp = o.raw_tp;
 
-  install_stop_handlers();
   auto session = open_session(so, probe);
   Coverage cov = coverage_of(*session, probe);
   std::fprintf(stderr, "lockscope: recording with the %s backend (%zu hooks attached, %zu refused)%s\n",
