@@ -67,6 +67,33 @@ std::string last_line(const std::string& text) {
   return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
+// The release string of an x86 bzImage: the setup header's kernel_version
+// field (offset 0x20E) points, less 0x200, at "7.3.4+deb13-cloud-amd64 (...".
+// Falls back to the file name.
+std::string image_release(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string head(0x10000, '\0');
+  f.read(head.data(), std::streamsize(head.size()));
+  head.resize(size_t(f.gcount()));
+  if (head.size() > 0x210 && head.compare(0x202, 4, "HdrS") == 0) {
+    size_t off = size_t((unsigned char)head[0x20E]) | size_t((unsigned char)head[0x20F]) << 8;
+    off += 0x200;
+    if (off < head.size()) {
+      size_t end = head.find_first_of(std::string(" \0", 2), off);
+      if (end != std::string::npos && end > off && end - off < 128) return head.substr(off, end - off);
+    }
+  }
+  return fs::path(path).filename().string();
+}
+
+// The last "error:" line of a command's output, else its last line.
+std::string error_line(const std::string& text) {
+  auto pos = text.rfind("error: ");
+  if (pos == std::string::npos) return last_line(text);
+  auto end = text.find('\n', pos);
+  return text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+}
+
 // A resolved KERNEL argument.
 struct Target {
   std::string arg;      // as given
@@ -82,7 +109,7 @@ Target resolve(const std::string& arg, const std::string& module, const Options&
   if (names_file(arg)) {
     if (!is_file(arg)) throw usage_error(fmt::format("--{}: kernel image not found: {}", side, arg));
     t.vmlinuz = fs::absolute(arg).string();
-    t.release = fs::path(arg).filename().string();
+    t.release = image_release(arg);
     if (twq) {
       if (module.empty())
         throw usage_error(fmt::format("--{} is a kernel image: lockscope cannot build test_workqueue for it", side),
@@ -210,7 +237,7 @@ std::string check_result(const vm::BootResult& r, Profile* out, bool* no_rows) {
   auto it = r.files.find("profile.json");
   if (r.exit_code != 0 || it == r.files.end()) {
     std::string why = fmt::format("lockscope record exited with {} in the guest", r.exit_code);
-    std::string ll = last_line(text);
+    std::string ll = error_line(text);
     if (!ll.empty()) why += ": " + ll;
     return why;
   }
@@ -279,7 +306,9 @@ std::vector<Slot> schedule(int boots_per_side) {
 
 std::string guest_command(const Options& o, const std::string& label) {
   std::string wl = o.workload == "test_workqueue" ? std::string("test_workqueue=") + kGuestModule : o.workload;
-  std::string cmd = "lockscope record --workload " + wl + " --scope " + o.scope + " --runs 1";
+  // The pty workload opens /dev/ptmx: the guest needs devpts mounted.
+  std::string cmd = o.workload == "pty" ? "mkdir -p /dev/pts; mount -t devpts devpts /dev/pts 2>/dev/null || true; " : "";
+  cmd += "lockscope record --workload " + wl + " --scope " + o.scope + " --runs 1";
   if (o.items != kUnset) cmd += " --items " + std::to_string(o.items);
   if (o.threads != kUnset) cmd += " --threads " + std::to_string(o.threads);
   cmd += " --label " + label + " -o $RESULTS/profile.json";

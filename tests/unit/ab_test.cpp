@@ -80,7 +80,7 @@ TEST(AbGuestCommand, TestWorkqueueAndPty) {
   o.scope = "cache,system";
   o.threads = ab::kUnset;
   EXPECT_EQ(ab::guest_command(o, "candidate"),
-            "lockscope record --workload pty --scope cache,system --runs 1 --items 1000 --label candidate "
+            "mkdir -p /dev/pts; mount -t devpts devpts /dev/pts 2>/dev/null || true; lockscope record --workload pty --scope cache,system --runs 1 --items 1000 --label candidate "
             "-o $RESULTS/profile.json");
 }
 
