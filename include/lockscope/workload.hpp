@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -182,11 +183,14 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
 // From command-line words to a workload and its plan (bench, record --workload)
 // ---------------------------------------------------------------------------
 
+// A count option the user did not give (any value they give is checked).
+inline constexpr int64_t kUnsetCount = std::numeric_limits<int64_t>::min();
+
 struct WorkloadRequest {
   std::string workload = "pty";  // pty | test_workqueue | test_workqueue=PATH.ko
   std::string scope = "all";     // --scope LIST|all
-  int64_t threads = -1;          // -1 = online CPUs (pty) / module default
-  int64_t items = -1;            // -1 = default (20000 per thread for pty)
+  int64_t threads = kUnsetCount; // unset = online CPUs (pty) / module default
+  int64_t items = kUnsetCount;   // unset = default (20000 per thread for pty)
   double duration = 0;           // pty: seconds per measurement instead of items
   int64_t runs = 3;              // repetitions per scope
 };

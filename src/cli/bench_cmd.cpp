@@ -22,13 +22,11 @@
 namespace lockscope::cli {
 namespace {
 
-constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();
-
 struct BenchOpts {
   std::string workload = "pty";
   std::string scope = "all";
-  int64_t threads = kUnset;  // online CPUs (pty) / module default (test_workqueue)
-  int64_t items = kUnset;    // 20000 (pty) / module default (test_workqueue)
+  int64_t threads = kUnsetCount;  // online CPUs (pty) / module default (test_workqueue)
+  int64_t items = kUnsetCount;    // 20000 (pty) / module default (test_workqueue)
   double duration = 0;
   int64_t runs = 3;
   std::string output;

@@ -33,7 +33,7 @@ struct RecordOpts {
   double interval = 0;
   uint32_t site_entries = 256, stack_entries = 4096, inflight_entries = 16384;
   std::vector<std::string> command;
-  WorkloadRequest workload{"", "all", -1, -1, 0, 1};  // --workload etc.; empty = none
+  WorkloadRequest workload{"", "all", kUnsetCount, kUnsetCount, 0, 1};  // --workload; "" = none
 };
 
 // Fail before recording, not after: an output we cannot write is exit 2.

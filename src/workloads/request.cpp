@@ -28,8 +28,9 @@ PreparedWorkload prepare_workload(const WorkloadRequest& r) {
     throw usage_error("unknown workload '" + r.workload + "'",
                       "use pty, test_workqueue or test_workqueue=PATH.ko");
   std::vector<std::string> scopes = parse_scope_list(r.scope);
-  if (r.threads == 0 || r.threads < -1) throw usage_error("--threads must be positive");
-  if (r.items == 0 || r.items < -1) throw usage_error("--items must be positive");
+  if (r.threads != kUnsetCount && r.threads <= 0) throw usage_error("--threads must be positive");
+  if (r.threads > 4096) throw usage_error("--threads must be at most 4096");
+  if (r.items != kUnsetCount && r.items <= 0) throw usage_error("--items must be positive");
   if (r.duration < 0) throw usage_error("--duration must be positive");
   if (r.runs <= 0) throw usage_error("--runs must be positive");
   if (r.items > 0 && r.duration > 0) throw usage_error("give --items or --duration, not both");
