@@ -10,7 +10,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdlib>
 #include <string>
 
 namespace lockscope::log {
@@ -34,10 +33,12 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 
 void init(int verbosity) {
   g_verbosity = verbosity;
-  auto logger = spdlog::stderr_color_st("lockscope", std::getenv("NO_COLOR") ? spdlog::color_mode::never : spdlog::color_mode::automatic);
+  auto logger =
+      spdlog::stderr_color_st("lockscope", std::getenv("NO_COLOR") ? spdlog::color_mode::never
+                                                                   : spdlog::color_mode::automatic);
   logger->set_pattern("%^%l%$: %v");
   spdlog::set_default_logger(logger);
-  spdlog::set_level(verbosity >= 2 ? spdlog::level::trace
+  spdlog::set_level(verbosity >= 2   ? spdlog::level::trace
                     : verbosity == 1 ? spdlog::level::info
                                      : spdlog::level::warn);
   libbpf_set_print(libbpf_print);

@@ -15,21 +15,21 @@ inline constexpr int64_t kUnset = -1;
 inline constexpr int kMinBootsPerSide = 2;
 
 struct Options {
-  std::string baseline, candidate;  // vmlinuz path or Debian kernel version pattern
+  std::string baseline, candidate;                // vmlinuz path or Debian kernel version pattern
   std::string baseline_module, candidate_module;  // test_workqueue.ko for a vmlinuz path
-  int boots = 5;                    // per side
+  int boots = 5;                                  // per side
   std::string scope = "all";
   std::string workload = "test_workqueue";  // test_workqueue | pty
-  int64_t items = kUnset;           // per thread (record's --items)
+  int64_t items = kUnset;                   // per thread (record's --items)
   int64_t threads = kUnset;
   int smp = 2;
   int memory_mb = 1024;
-  int timeout_s = 600;              // per boot
+  int timeout_s = 600;  // per boot
   std::vector<std::string> gates;
   double max_loss = 0.0;
-  std::string format = "text";      // text | markdown | json
-  std::string out_dir;              // empty: ./ab-<timestamp>
-  std::string guest_binary;         // empty: this executable
+  std::string format = "text";  // text | markdown | json
+  std::string out_dir;          // empty: ./ab-<timestamp>
+  std::string guest_binary;     // empty: this executable
 };
 
 // Input checks (before anything is fetched or booted): Error(kExitUsage).
@@ -42,7 +42,7 @@ const char* side_name(Side s);  // "baseline" | "candidate"
 struct Slot {
   int number = 0;  // 0-based position in the experiment
   Side side = Side::kBaseline;
-  int index = 0;   // 0-based boot of this side
+  int index = 0;  // 0-based boot of this side
 };
 // Interleaved order: baseline, candidate, baseline, candidate, ...
 std::vector<Slot> schedule(int boots_per_side);
@@ -53,20 +53,20 @@ std::string guest_command(const Options& o, const std::string& label);
 // How one boot (plus its retry, if any) ended.
 struct BootOutcome {
   Slot slot;
-  std::string kernel;       // release (or the vmlinuz path)
-  bool ok = false;          // a profile with workload rows was collected
-  bool retried = false;     // the first attempt printed no rows
-  std::string reason;       // why it was left out (empty when ok)
-  std::string console;      // console log of the last attempt
-  std::string profile;      // DIR/<side>/boot-NN.json when ok
-  double seconds = 0;       // wall time of all attempts
+  std::string kernel;    // release (or the vmlinuz path)
+  bool ok = false;       // a profile with workload rows was collected
+  bool retried = false;  // the first attempt printed no rows
+  std::string reason;    // why it was left out (empty when ok)
+  std::string console;   // console log of the last attempt
+  std::string profile;   // DIR/<side>/boot-NN.json when ok
+  double seconds = 0;    // wall time of all attempts
 };
 
 // Whether a side count lets the experiment conclude, and why not.
 struct Sufficiency {
   int baseline = 0, candidate = 0;  // boots with a profile
   bool enough = false;
-  std::string reason;               // empty when enough
+  std::string reason;  // empty when enough
 };
 Sufficiency sufficiency(const std::vector<BootOutcome>& outcomes);
 

@@ -44,25 +44,25 @@ const std::vector<std::string>& shown_keys();
 
 // One side's per-run summaries of one key in one scope.
 struct Values {
-  std::vector<double> v;         // one value per run that has it, in run order
-  std::size_t runs = 0;          // runs in this scope
-  std::size_t unavailable = 0;   // runs where the metric is `unavailable`
-  std::size_t missing = 0;       // runs without the metric or statistic
-  std::string reason;            // first reason given for unavailable/missing
-  double median = 0;             // of v (NaN when v is empty)
+  std::vector<double> v;        // one value per run that has it, in run order
+  std::size_t runs = 0;         // runs in this scope
+  std::size_t unavailable = 0;  // runs where the metric is `unavailable`
+  std::size_t missing = 0;      // runs without the metric or statistic
+  std::string reason;           // first reason given for unavailable/missing
+  double median = 0;            // of v (NaN when v is empty)
   // Every run of the scope has a value.
   bool complete() const { return runs > 0 && unavailable == 0 && missing == 0; }
 };
 
 struct Row {
-  std::string scope;             // "all" for runs without a scope
+  std::string scope;  // "all" for runs without a scope
   std::string key;
   Values base, cand;
-  double delta_pct = 0;          // 100 * (cand median / base median - 1); NaN if undefined
-  stats::Interval ci;            // bootstrap CI of delta_pct (level 1 - alpha)
-  stats::Interval cand_ci;       // order-statistic CI of the candidate median (absolute gates)
+  double delta_pct = 0;     // 100 * (cand median / base median - 1); NaN if undefined
+  stats::Interval ci;       // bootstrap CI of delta_pct (level 1 - alpha)
+  stats::Interval cand_ci;  // order-statistic CI of the candidate median (absolute gates)
   stats::MannWhitney mw;
-  bool tested = false;           // both sides complete with >= 2 runs: mw is meaningful
+  bool tested = false;  // both sides complete with >= 2 runs: mw is meaningful
   bool comparable() const { return base.complete() && cand.complete(); }
 };
 
@@ -74,9 +74,9 @@ const char* outcome_name(Outcome o);
 //   wakeups_under_pool_lock.share <= 0.01
 struct GateExpr {
   enum class Op { kLe, kLt, kGe, kGt };
-  std::string text;       // as written, trimmed
-  std::string key;        // "tput", "pool_lock_hold_ns.p95", ...
-  std::string scope;      // empty: every scope both sides have
+  std::string text;   // as written, trimmed
+  std::string key;    // "tput", "pool_lock_hold_ns.p95", ...
+  std::string scope;  // empty: every scope both sides have
   Op op = Op::kLe;
   double threshold = 0;   // percent when relative
   bool relative = false;  // threshold on delta % (else on the candidate median)
@@ -87,8 +87,8 @@ GateExpr parse_gate(const std::string& text);
 std::vector<GateExpr> parse_gate_file(const std::string& path);
 
 struct Check {
-  std::string expr;       // the expression's text
-  std::string key;        // its key (tput, pool_lock_hold_ns.p95, ...)
+  std::string expr;  // the expression's text
+  std::string key;   // its key (tput, pool_lock_hold_ns.p95, ...)
   std::string scope;
   Outcome outcome = Outcome::kInconclusive;
   std::string reason;
@@ -101,12 +101,12 @@ struct Report {
   std::string base_path, cand_path;
   std::size_t base_profiles = 0, cand_profiles = 0;
   std::size_t base_runs = 0, cand_runs = 0;
-  std::string base_kernel, cand_kernel;  // distinct kernel releases, comma separated
-  std::vector<std::string> scopes;       // in both sides, in first-seen order
+  std::string base_kernel, cand_kernel;       // distinct kernel releases, comma separated
+  std::vector<std::string> scopes;            // in both sides, in first-seen order
   std::vector<std::string> one_sided_scopes;  // in one side only (not compared)
   std::vector<Row> rows;
   std::vector<std::string> metric_names;  // metrics either side recorded (any status)
-  std::vector<std::string> notes;        // shown under the tables
+  std::vector<std::string> notes;         // shown under the tables
   // Reasons every check is inconclusive (facts that must match do not);
   // `lock_blockers` apply to lock-metric checks only.
   std::vector<std::string> blockers, lock_blockers;

@@ -42,12 +42,12 @@ std::string format_share(double fraction);
 // The runs shown together: one explicit run (--run N), or all repetitions of
 // one scope merged (histograms merged, counts and drops summed).
 struct RunGroup {
-  std::string title;                 // "scope cache", "run 3 (scope cache)", "recording"
+  std::string title;  // "scope cache", "run 3 (scope cache)", "recording"
   std::string scope;
-  std::vector<size_t> run_indices;   // into Profile::runs
+  std::vector<size_t> run_indices;  // into Profile::runs
   Run merged;
-  std::vector<double> items_per_sec; // one per run with a workload result
-  std::string workload_name;         // of the first run with a workload result
+  std::vector<double> items_per_sec;  // one per run with a workload result
+  std::string workload_name;          // of the first run with a workload result
 };
 
 // Groups by scope in order of first appearance. `run` selects one run by its

@@ -37,22 +37,22 @@ inline constexpr const char* kWqExec = "wq_exec_ns";
 
 // One attribution row: an acquiring function, a call site, a work function.
 struct SiteEntry {
-  std::string site;                // symbolized ("__queue_work", "kick_pool <- __queue_work")
-  std::string detail;              // e.g. the workqueue of a work function; may be empty
-  std::string kind;                // pool kind ("percpu", "unbound", "bh") or empty
-  uint64_t count = 0;              // events at this site
-  std::optional<Histogram> hist;   // time at this site, where the metric is a time
+  std::string site;               // symbolized ("__queue_work", "kick_pool <- __queue_work")
+  std::string detail;             // e.g. the workqueue of a work function; may be empty
+  std::string kind;               // pool kind ("percpu", "unbound", "bh") or empty
+  uint64_t count = 0;             // events at this site
+  std::optional<Histogram> hist;  // time at this site, where the metric is a time
 };
 
 struct Metric {
   enum class Status { kOk, kUnavailable };
   Status status = Status::kOk;
-  std::string reason;                       // why unavailable
-  std::optional<Histogram> hist;            // time metrics (*_ns and rq nesting)
-  std::optional<uint64_t> count;            // event metrics
-  std::optional<uint64_t> total;            // denominator of `share` (e.g. all wakeups)
-  std::map<std::string, Histogram> by_kind; // pool kind -> histogram
-  std::vector<SiteEntry> by_site;           // sorted: most total time / count first
+  std::string reason;                        // why unavailable
+  std::optional<Histogram> hist;             // time metrics (*_ns and rq nesting)
+  std::optional<uint64_t> count;             // event metrics
+  std::optional<uint64_t> total;             // denominator of `share` (e.g. all wakeups)
+  std::map<std::string, Histogram> by_kind;  // pool kind -> histogram
+  std::vector<SiteEntry> by_site;            // sorted: most total time / count first
 
   bool ok() const { return status == Status::kOk; }
   // count / total, when both exist and total > 0.
@@ -62,10 +62,10 @@ struct Metric {
 
 // Workload figures of one run (bench / record --workload).
 struct WorkloadResult {
-  std::string name;      // "pty", "test_workqueue"
-  std::string scope;     // affinity scope, or empty
+  std::string name;   // "pty", "test_workqueue"
+  std::string scope;  // affinity scope, or empty
   uint32_t threads = 0;
-  uint64_t items = 0;    // items completed in the run
+  uint64_t items = 0;  // items completed in the run
   double duration_s = 0;
   double items_per_sec = 0;
   std::map<std::string, double> latency_ns;  // "p50", "p90", "p95", "p99" (as available)
@@ -107,7 +107,7 @@ struct Profile {
   std::string patch_state;    // pre-patch | post-patch | legacy | unknown
   std::string patch_variant;  // merged | posted-v2 | "" (pre-patch/legacy)
 
-  std::string backend;        // fentry | tracepoint | fentry+tracepoint | none
+  std::string backend;  // fentry | tracepoint | fentry+tracepoint | none
   std::vector<std::string> hooks_attached;
   std::vector<HookRefusal> hooks_refused;
 

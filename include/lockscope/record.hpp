@@ -23,13 +23,13 @@ const char* backend_name(Backend b);
 struct SessionOptions {
   Backend backend = Backend::kAuto;
   std::string btf_path;
-  bool track_sites = true;     // per-site rows (acquirer address + workqueue context)
-  bool track_stacks = false;   // per-site rows from full kernel stacks (--stacks; costly)
-  uint32_t site_entries = 256; // per-site histogram map capacity
+  bool track_sites = true;      // per-site rows (acquirer address + workqueue context)
+  bool track_stacks = false;    // per-site rows from full kernel stacks (--stacks; costly)
+  uint32_t site_entries = 256;  // per-site histogram map capacity
   uint32_t stack_entries = 4096;
   uint32_t inflight_entries = 16384;
-  bool stats = false;          // kernel BPF run-time stats (--stats)
-  bool force_raw_tp = false;   // raw_tp even where tp_btf works (--raw-tp)
+  bool stats = false;         // kernel BPF run-time stats (--stats)
+  bool force_raw_tp = false;  // raw_tp even where tp_btf works (--raw-tp)
 };
 
 // Raw contents of the BPF maps, per-CPU copies merged.
@@ -57,7 +57,7 @@ struct Snapshot {
 
 struct ProgramStats {
   std::string name;
-  std::string attach;            // e.g. "fentry/_raw_spin_lock"
+  std::string attach;  // e.g. "fentry/_raw_spin_lock"
   uint64_t run_cnt = 0;
   uint64_t run_time_ns = 0;
   uint64_t recursion_misses = 0;
@@ -95,12 +95,12 @@ std::unique_ptr<BpfSession> open_session(const SessionOptions& opts, const Probe
 
 // Which metrics a backend can produce, and why the others are unavailable.
 struct Coverage {
-  bool fentry = false;       // spinlock + wakeup hooks attached
-  bool contention = false;   // lock:contention_begin/end
-  bool rq_learning = false;  // sched_switch attached (rq lock addresses)
-  bool workqueue = false;    // workqueue_* tracepoints
-  bool waking = false;       // sched_waking
-  std::string fentry_reason; // why fentry metrics are unavailable
+  bool fentry = false;        // spinlock + wakeup hooks attached
+  bool contention = false;    // lock:contention_begin/end
+  bool rq_learning = false;   // sched_switch attached (rq lock addresses)
+  bool workqueue = false;     // workqueue_* tracepoints
+  bool waking = false;        // sched_waking
+  std::string fentry_reason;  // why fentry metrics are unavailable
 };
 Coverage coverage_of(const BpfSession& s, const ProbeReport& probe);
 

@@ -16,9 +16,9 @@ double median(std::vector<double> v);
 
 // Two-sided Mann-Whitney U test of samples a and b.
 struct MannWhitney {
-  double u = 0;         // U statistic of `a`: pairs (a_i > b_j) + 0.5 * ties
-  double p = 1;         // two-sided p-value
-  bool exact = false;   // exact permutation distribution (else normal approx.)
+  double u = 0;        // U statistic of `a`: pairs (a_i > b_j) + 0.5 * ties
+  double p = 1;        // two-sided p-value
+  bool exact = false;  // exact permutation distribution (else normal approx.)
 };
 // Exact when a.size() + b.size() <= kExactLimit: the permutation distribution
 // of the rank sum, conditional on the observed tie pattern (mid-ranks), and

@@ -51,10 +51,10 @@ std::vector<std::string> package_names(const std::string& prefix);
 std::string fetch_package(const std::string& name);
 
 struct Kernel {
-  std::string release;   // uname -r, e.g. "7.3.4+deb13-cloud-amd64"
-  std::string version;   // e.g. "7.3.4+deb13"
-  std::string package;   // linux-binary-<release>
-  std::string vmlinuz;   // cached path
+  std::string release;  // uname -r, e.g. "7.3.4+deb13-cloud-amd64"
+  std::string version;  // e.g. "7.3.4+deb13"
+  std::string package;  // linux-binary-<release>
+  std::string vmlinuz;  // cached path
 };
 
 // Kernel versions ("7.2.12+deb13", …) of the linux-binary-*-cloud-amd64
@@ -77,32 +77,32 @@ struct GuestFile {
 
 struct BootSpec {
   std::string vmlinuz;
-  std::string lockscope_binary;        // copied to /bin/lockscope (+ its ldd libraries)
-  std::vector<GuestFile> files;        // extra files (e.g. test_workqueue.ko)
-  std::vector<std::string> commands;   // shell commands, run in order by /bin/sh
+  std::string lockscope_binary;       // copied to /bin/lockscope (+ its ldd libraries)
+  std::vector<GuestFile> files;       // extra files (e.g. test_workqueue.ko)
+  std::vector<std::string> commands;  // shell commands, run in order by /bin/sh
   int smp = 2;
   int memory_mb = 1024;
   int timeout_s = 300;
-  std::string accel = "auto";          // auto | kvm | tcg
-  std::string boot_dir;                // per-boot folder; empty = cache_dir()/boots/<stamp>
-  std::string extra_append;            // appended to the kernel command line
+  std::string accel = "auto";  // auto | kvm | tcg
+  std::string boot_dir;        // per-boot folder; empty = cache_dir()/boots/<stamp>
+  std::string extra_append;    // appended to the kernel command line
 };
 
 struct BootResult {
   std::string boot_dir;
-  std::string console_log;             // path
-  std::string accel;                   // kvm | tcg (what actually ran)
-  bool completed = false;              // the guest reported an exit code
-  bool hung = false;                   // killed at the timeout
-  bool panicked = false;               // a kernel panic/oops line in the console
+  std::string console_log;  // path
+  std::string accel;        // kvm | tcg (what actually ran)
+  bool completed = false;   // the guest reported an exit code
+  bool hung = false;        // killed at the timeout
+  bool panicked = false;    // a kernel panic/oops line in the console
   std::string panic_line;
-  int exit_code = -1;                  // of the last command (first failing one with `set -e`-like use)
+  int exit_code = -1;  // of the last command (first failing one with `set -e`-like use)
   std::map<std::string, std::string> files;  // "output", "dmesg" and /results/* of the guest
-  std::string console_tail;            // last lines of the console
+  std::string console_tail;                  // last lines of the console
   double seconds = 0;
 
-  const std::string& output() const;   // files["output"] (stdout+stderr of the commands)
-  std::string describe() const;        // one line: how the boot ended
+  const std::string& output() const;  // files["output"] (stdout+stderr of the commands)
+  std::string describe() const;       // one line: how the boot ended
 };
 
 // Builds the initramfs, boots, waits (timeout, stop flag), parses the result
@@ -137,7 +137,7 @@ struct TestWorkqueueRun {
   std::vector<TestWorkqueueRow> rows;
   bool retried = false;
 };
-TestWorkqueueRun run_test_workqueue(BootSpec base, const std::string& ko_path,
-                                    unsigned wq_items, unsigned nr_threads);
+TestWorkqueueRun run_test_workqueue(BootSpec base, const std::string& ko_path, unsigned wq_items,
+                                    unsigned nr_threads);
 
 }  // namespace lockscope::vm

@@ -59,10 +59,10 @@ class Workload {
 };
 
 struct PtyOptions {
-  uint32_t threads = 0;          // producer threads; 0 = number of online CPUs
-  uint64_t items_per_thread = 0; // round trips per thread (when duration_s == 0)
-  double duration_s = 0;         // run each measurement this long instead
-  uint32_t warmup_items = 50;    // untimed round trips per thread before timing
+  uint32_t threads = 0;           // producer threads; 0 = number of online CPUs
+  uint64_t items_per_thread = 0;  // round trips per thread (when duration_s == 0)
+  double duration_s = 0;          // run each measurement this long instead
+  uint32_t warmup_items = 50;     // untimed round trips per thread before timing
 };
 
 // One pty pair, slave in raw mode (cfmakeraw). round_trip() writes one byte
@@ -187,18 +187,18 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
 inline constexpr int64_t kUnsetCount = std::numeric_limits<int64_t>::min();
 
 struct WorkloadRequest {
-  std::string workload = "pty";  // pty | test_workqueue | test_workqueue=PATH.ko
-  std::string scope = "all";     // --scope LIST|all
-  int64_t threads = kUnsetCount; // unset = online CPUs (pty) / module default
-  int64_t items = kUnsetCount;   // unset = default (20000 per thread for pty)
-  double duration = 0;           // pty: seconds per measurement instead of items
-  int64_t runs = 3;              // repetitions per scope
+  std::string workload = "pty";   // pty | test_workqueue | test_workqueue=PATH.ko
+  std::string scope = "all";      // --scope LIST|all
+  int64_t threads = kUnsetCount;  // unset = online CPUs (pty) / module default
+  int64_t items = kUnsetCount;    // unset = default (20000 per thread for pty)
+  double duration = 0;            // pty: seconds per measurement instead of items
+  int64_t runs = 3;               // repetitions per scope
 };
 
 struct PreparedWorkload {
-  std::string name;              // "pty" or "test_workqueue"
+  std::string name;  // "pty" or "test_workqueue"
   std::unique_ptr<Workload> workload;
-  BenchPlan plan;                // scopes this kernel supports, in order
+  BenchPlan plan;  // scopes this kernel supports, in order
 };
 
 // Validates the request (usage_error, exit 2), checks privileges (exit 4),
@@ -212,7 +212,7 @@ PreparedWorkload prepare_workload(const WorkloadRequest& req);
 struct ScopeSummary {
   std::string scope;
   uint32_t runs = 0;
-  double items_per_sec = 0;  // median over runs
+  double items_per_sec = 0;                  // median over runs
   std::map<std::string, double> latency_ns;  // median of each percentile over runs
 };
 

@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "lockscope/diff.hpp"
@@ -80,7 +80,8 @@ std::string image_release(const std::string& path) {
     off += 0x200;
     if (off < head.size()) {
       size_t end = head.find_first_of(std::string(" \0", 2), off);
-      if (end != std::string::npos && end > off && end - off < 128) return head.substr(off, end - off);
+      if (end != std::string::npos && end > off && end - off < 128)
+        return head.substr(off, end - off);
     }
   }
   return fs::path(path).filename().string();
@@ -96,27 +97,32 @@ std::string error_line(const std::string& text) {
 
 // A resolved KERNEL argument.
 struct Target {
-  std::string arg;      // as given
+  std::string arg;  // as given
   std::string vmlinuz;
   std::string release;  // uname -r when known (Debian pattern), else the file name
   std::string module;   // host path of test_workqueue.ko (test_workqueue only)
 };
 
-Target resolve(const std::string& arg, const std::string& module, const Options& o, const char* side) {
+Target resolve(const std::string& arg, const std::string& module, const Options& o,
+               const char* side) {
   Target t;
   t.arg = arg;
   bool twq = o.workload == "test_workqueue";
   if (names_file(arg)) {
-    if (!is_file(arg)) throw usage_error(fmt::format("--{}: kernel image not found: {}", side, arg));
+    if (!is_file(arg))
+      throw usage_error(fmt::format("--{}: kernel image not found: {}", side, arg));
     t.vmlinuz = fs::absolute(arg).string();
     t.release = image_release(arg);
     if (twq) {
       if (module.empty())
-        throw usage_error(fmt::format("--{} is a kernel image: lockscope cannot build test_workqueue for it", side),
-                          fmt::format("give the module built for that kernel with --{}-module PATH.ko, a Debian "
-                                      "version pattern (e.g. 7.3.*) instead, or --workload pty",
-                                      side));
-      if (!is_file(module)) throw usage_error(fmt::format("--{}-module: not found: {}", side, module));
+        throw usage_error(
+            fmt::format("--{} is a kernel image: lockscope cannot build test_workqueue for it",
+                        side),
+            fmt::format("give the module built for that kernel with --{}-module PATH.ko, a Debian "
+                        "version pattern (e.g. 7.3.*) instead, or --workload pty",
+                        side));
+      if (!is_file(module))
+        throw usage_error(fmt::format("--{}-module: not found: {}", side, module));
       t.module = fs::absolute(module).string();
     }
     return t;
@@ -126,7 +132,8 @@ Target resolve(const std::string& arg, const std::string& module, const Options&
   t.release = k.release;
   if (twq) {
     if (!module.empty()) {
-      if (!is_file(module)) throw usage_error(fmt::format("--{}-module: not found: {}", side, module));
+      if (!is_file(module))
+        throw usage_error(fmt::format("--{}-module: not found: {}", side, module));
       t.module = fs::absolute(module).string();
     } else {
       t.module = vm::build_test_workqueue(k);
@@ -138,7 +145,9 @@ Target resolve(const std::string& arg, const std::string& module, const Options&
 std::string self_executable() {
   std::error_code ec;
   fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw unsupported("cannot find this lockscope executable (/proc/self/exe)", "give --guest-binary PATH");
+  if (ec)
+    throw unsupported("cannot find this lockscope executable (/proc/self/exe)",
+                      "give --guest-binary PATH");
   return p.string();
 }
 
@@ -153,7 +162,8 @@ class Progress {
   void begin(const Slot& s, const std::string& kernel, const std::string& what) {
     {
       std::lock_guard<std::mutex> g(mu_);
-      status_ = fmt::format("ab: boot {}/{}  {} {}{}", s.number + 1, total_, side_name(s.side), kernel, what);
+      status_ = fmt::format("ab: boot {}/{}  {} {}{}", s.number + 1, total_, side_name(s.side),
+                            kernel, what);
       started_ = s.number;
       boot_t0_ = clock::now();
     }
@@ -181,7 +191,9 @@ class Progress {
 
  private:
   using clock = std::chrono::steady_clock;
-  static double seconds(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+  static double seconds(clock::time_point t) {
+    return std::chrono::duration<double>(clock::now() - t).count();
+  }
 
   void draw() {
     if (!tty_) return;
@@ -190,8 +202,8 @@ class Progress {
     // ETA from the boots finished so far (the current one counts as half done).
     double eta = done_ ? el / done_ * (total_ - done_) - seconds(boot_t0_) : -1;
     if (eta < 0 && done_) eta = 0;
-    std::fprintf(stderr, "\r\033[K%s  elapsed %s  ETA %s", status_.c_str(), fmt_duration(el).c_str(),
-                 done_ ? fmt_duration(eta).c_str() : "?");
+    std::fprintf(stderr, "\r\033[K%s  elapsed %s  ETA %s", status_.c_str(),
+                 fmt_duration(el).c_str(), done_ ? fmt_duration(eta).c_str() : "?");
     std::fflush(stderr);
   }
   void tick() {
@@ -273,19 +285,24 @@ void validate(const Options& o) {
   if (o.items == 0 || o.items < kUnset) throw usage_error("--items must be positive");
   if (o.threads == 0 || o.threads < kUnset) throw usage_error("--threads must be positive");
   if (o.smp < 1 || o.smp > 64) throw usage_error(fmt::format("--smp must be 1..64, not {}", o.smp));
-  if (o.memory_mb < 256) throw usage_error(fmt::format("--memory must be at least 256 MiB, not {}", o.memory_mb));
-  if (o.timeout_s < 10) throw usage_error(fmt::format("--timeout must be at least 10 s, not {}", o.timeout_s));
-  if (!(o.max_loss >= 0 && o.max_loss <= 1)) throw usage_error("--max-loss must be between 0 and 1");
+  if (o.memory_mb < 256)
+    throw usage_error(fmt::format("--memory must be at least 256 MiB, not {}", o.memory_mb));
+  if (o.timeout_s < 10)
+    throw usage_error(fmt::format("--timeout must be at least 10 s, not {}", o.timeout_s));
+  if (!(o.max_loss >= 0 && o.max_loss <= 1))
+    throw usage_error("--max-loss must be between 0 and 1");
   if (o.format != "text" && o.format != "markdown" && o.format != "json")
     throw usage_error("unknown --format '" + o.format + "'", "use text, markdown or json");
   for (const auto& g : o.gates) diff::parse_gate(g);
   if (!o.guest_binary.empty() && !is_file(o.guest_binary))
     throw usage_error("--guest-binary not found: " + o.guest_binary);
   if (o.workload == "pty" && (!o.baseline_module.empty() || !o.candidate_module.empty()))
-    throw usage_error("--baseline-module/--candidate-module apply to --workload test_workqueue only");
+    throw usage_error(
+        "--baseline-module/--candidate-module apply to --workload test_workqueue only");
   for (const auto* k : {&o.baseline, &o.candidate})
-    if (names_file(*k) && !is_file(*k)) throw usage_error("kernel image not found: " + *k,
-                                                          "give a vmlinuz path or a version pattern such as 7.3.*");
+    if (names_file(*k) && !is_file(*k))
+      throw usage_error("kernel image not found: " + *k,
+                        "give a vmlinuz path or a version pattern such as 7.3.*");
   if (!o.out_dir.empty()) {
     std::error_code ec;
     for (const char* side : {"baseline", "candidate"}) {
@@ -305,9 +322,12 @@ std::vector<Slot> schedule(int boots_per_side) {
 }
 
 std::string guest_command(const Options& o, const std::string& label) {
-  std::string wl = o.workload == "test_workqueue" ? std::string("test_workqueue=") + kGuestModule : o.workload;
+  std::string wl =
+      o.workload == "test_workqueue" ? std::string("test_workqueue=") + kGuestModule : o.workload;
   // The pty workload opens /dev/ptmx: the guest needs devpts mounted.
-  std::string cmd = o.workload == "pty" ? "mkdir -p /dev/pts; mount -t devpts devpts /dev/pts 2>/dev/null || true; " : "";
+  std::string cmd = o.workload == "pty"
+                        ? "mkdir -p /dev/pts; mount -t devpts devpts /dev/pts 2>/dev/null || true; "
+                        : "";
   cmd += "lockscope record --workload " + wl + " --scope " + o.scope + " --runs 1";
   if (o.items != kUnset) cmd += " --items " + std::to_string(o.items);
   if (o.threads != kUnset) cmd += " --threads " + std::to_string(o.threads);
@@ -321,16 +341,21 @@ Sufficiency sufficiency(const std::vector<BootOutcome>& outcomes) {
     if (b.ok) ++(b.slot.side == Side::kBaseline ? s.baseline : s.candidate);
   s.enough = s.baseline >= kMinBootsPerSide && s.candidate >= kMinBootsPerSide;
   if (!s.enough)
-    s.reason = fmt::format("only {} baseline and {} candidate boots produced a profile; {} per side are needed",
-                           s.baseline, s.candidate, kMinBootsPerSide);
+    s.reason = fmt::format(
+        "only {} baseline and {} candidate boots produced a profile; {} per side are needed",
+        s.baseline, s.candidate, kMinBootsPerSide);
   return s;
 }
 
 std::string describe(const BootOutcome& b, int total) {
-  std::string s = fmt::format("boot {}/{} {} {}: ", b.slot.number + 1, total, side_name(b.slot.side), b.kernel);
-  if (b.ok) s += "ok";
-  else s += "LEFT OUT: " + b.reason;
-  if (b.retried) s += b.ok ? " (after one retry: the first boot printed no rows)" : " (also after one retry)";
+  std::string s =
+      fmt::format("boot {}/{} {} {}: ", b.slot.number + 1, total, side_name(b.slot.side), b.kernel);
+  if (b.ok)
+    s += "ok";
+  else
+    s += "LEFT OUT: " + b.reason;
+  if (b.retried)
+    s += b.ok ? " (after one retry: the first boot printed no rows)" : " (also after one retry)";
   s += fmt::format(" ({:.0f} s", b.seconds);
   if (!b.ok && !b.console.empty()) s += ", console " + b.console;
   s += ")";
@@ -341,7 +366,8 @@ int run(const Options& opt) {
   validate(opt);
   Options o = opt;
   if (o.out_dir.empty()) o.out_dir = "ab-" + now_stamp();
-  std::string guest = o.guest_binary.empty() ? self_executable() : fs::absolute(o.guest_binary).string();
+  std::string guest =
+      o.guest_binary.empty() ? self_executable() : fs::absolute(o.guest_binary).string();
 
   // Kernels and modules first (downloads and module builds are cached).
   Target base = resolve(o.baseline, o.baseline_module, o, "baseline");
@@ -350,11 +376,14 @@ int run(const Options& opt) {
   std::error_code ec;
   for (const char* d : {"baseline", "candidate", "boots"}) {
     fs::create_directories(fs::path(o.out_dir) / d, ec);
-    if (ec) throw usage_error("cannot create " + (fs::path(o.out_dir) / d).string() + ": " + ec.message());
+    if (ec)
+      throw usage_error("cannot create " + (fs::path(o.out_dir) / d).string() + ": " +
+                        ec.message());
   }
   {
-    std::string cmdline = fmt::format("baseline  {} ({})\ncandidate {} ({})\nguest command: {}\n", base.arg,
-                                      base.vmlinuz, cand.arg, cand.vmlinuz, guest_command(o, "<side>"));
+    std::string cmdline =
+        fmt::format("baseline  {} ({})\ncandidate {} ({})\nguest command: {}\n", base.arg,
+                    base.vmlinuz, cand.arg, cand.vmlinuz, guest_command(o, "<side>"));
     write_text(o.out_dir + "/experiment.txt", cmdline);
   }
   const std::string abs_dir = fs::absolute(o.out_dir).string();
@@ -398,7 +427,8 @@ int run(const Options& opt) {
         std::string why = check_result(r, &p, &no_rows);
         if (why.empty()) {
           for (auto& run : p.runs) run.boot = slot.number;
-          b.profile = fmt::format("{}/{}/boot-{:03}.json", o.out_dir, side_name(slot.side), slot.number + 1);
+          b.profile = fmt::format("{}/{}/boot-{:03}.json", o.out_dir, side_name(slot.side),
+                                  slot.number + 1);
           save_profile(p, b.profile);
           b.ok = true;
           b.reason.clear();
@@ -406,8 +436,9 @@ int run(const Options& opt) {
         }
         b.reason = why;
         if (r.completed && r.exit_code == kExitUsage && !no_rows)
-          throw usage_error("lockscope in the guest rejected the command: " + last_line(r.output()),
-                            "the guest binary may be older than this one; give --guest-binary PATH");
+          throw usage_error(
+              "lockscope in the guest rejected the command: " + last_line(r.output()),
+              "the guest binary may be older than this one; give --guest-binary PATH");
         if (!no_rows) break;
         if (attempt == 0) b.retried = true;
       }
@@ -419,8 +450,8 @@ int run(const Options& opt) {
     progress.end();
     if (!outcomes.empty()) {
       write_boots();
-      std::fprintf(stderr, "lockscope ab: stopped after %zu of %d boots; profiles so far in %s\n", outcomes.size(),
-                   total, o.out_dir.c_str());
+      std::fprintf(stderr, "lockscope ab: stopped after %zu of %d boots; profiles so far in %s\n",
+                   outcomes.size(), total, o.out_dir.c_str());
     }
     throw;
   }
@@ -455,9 +486,9 @@ int run(const Options& opt) {
     verdict = "inconclusive: " + suf.reason;
   } else if (rep->gated) {
     code = rep->exit_code;
-    verdict = code == kExitOk               ? "gate passed"
-              : code == kExitGateFailed     ? "gate failed: regression"
-                                            : "gate inconclusive";
+    verdict = code == kExitOk           ? "gate passed"
+              : code == kExitGateFailed ? "gate failed: regression"
+                                        : "gate inconclusive";
   } else {
     verdict = "no gate given (exit 0)";
   }
@@ -466,8 +497,10 @@ int run(const Options& opt) {
   if (o.format == "json") {
     nlohmann::json j;
     j["out_dir"] = o.out_dir;
-    j["baseline"] = {{"kernel", base.release}, {"vmlinuz", base.vmlinuz}, {"profiles", suf.baseline}};
-    j["candidate"] = {{"kernel", cand.release}, {"vmlinuz", cand.vmlinuz}, {"profiles", suf.candidate}};
+    j["baseline"] = {
+        {"kernel", base.release}, {"vmlinuz", base.vmlinuz}, {"profiles", suf.baseline}};
+    j["candidate"] = {
+        {"kernel", cand.release}, {"vmlinuz", cand.vmlinuz}, {"profiles", suf.candidate}};
     j["boots"] = nlohmann::json::array();
     for (const auto& b : outcomes)
       j["boots"].push_back({{"boot", b.slot.number},
@@ -488,16 +521,20 @@ int run(const Options& opt) {
     out += md ? "## lockscope ab\n\n" : "lockscope ab\n";
     out += fmt::format("{}baseline : {} ({})\n", md ? "- " : "", base.release, base.arg);
     out += fmt::format("{}candidate: {} ({})\n", md ? "- " : "", cand.release, cand.arg);
-    out += fmt::format("{}{} boots, interleaved; results in {} ({:.0f} s)\n", md ? "- " : "", total, o.out_dir,
-                       progress.elapsed());
+    out += fmt::format("{}{} boots, interleaved; results in {} ({:.0f} s)\n", md ? "- " : "", total,
+                       o.out_dir, progress.elapsed());
     out += md ? "\n```\n" : "\n";
     for (const auto& b : outcomes) out += describe(b, total) + "\n";
     out += md ? "```\n\n" : "\n";
-    if (rep) out += md ? diff::render_markdown(*rep) : diff::render_text(*rep);
-    else if (!compare_error.empty()) out += "no comparison: " + compare_error + "\n";
+    if (rep)
+      out += md ? diff::render_markdown(*rep) : diff::render_text(*rep);
+    else if (!compare_error.empty())
+      out += "no comparison: " + compare_error + "\n";
     out += fmt::format("\n{}verdict: {}\n", md ? "**" : "", verdict);
     if (md) out.insert(out.size() - 1, "**");
-    if (rep) out += fmt::format("reproduce the comparison: lockscope diff {0}/baseline {0}/candidate\n", o.out_dir);
+    if (rep)
+      out += fmt::format("reproduce the comparison: lockscope diff {0}/baseline {0}/candidate\n",
+                         o.out_dir);
   }
   std::string ext = o.format == "json" ? "json" : o.format == "markdown" ? "md" : "txt";
   write_text(o.out_dir + "/report." + ext, out);

@@ -62,7 +62,8 @@ std::vector<Prog> programs_of(lockscope_bpf* skel) {
   bpf_object__for_each_program(p, skel->obj) {
     std::string sec = bpf_program__section_name(p);
     auto slash = sec.find('/');
-    out.push_back({p, sec.substr(0, slash), slash == std::string::npos ? "" : sec.substr(slash + 1)});
+    out.push_back(
+        {p, sec.substr(0, slash), slash == std::string::npos ? "" : sec.substr(slash + 1)});
   }
   return out;
 }
@@ -98,18 +99,18 @@ class Session final : public BpfSession {
         break;
       case Backend::kFentry:
         if (!fentry_ok)
-          throw unsupported("the fentry backend cannot run on this kernel (" + fentry_why + ")",
-                            "use --backend tracepoint (or auto) here; function hooks work on kernels "
-                            "without lockdown, e.g. under QEMU (`lockscope ab`)");
+          throw unsupported(
+              "the fentry backend cannot run on this kernel (" + fentry_why + ")",
+              "use --backend tracepoint (or auto) here; function hooks work on kernels "
+              "without lockdown, e.g. under QEMU (`lockscope ab`)");
         want_fentry = true;
         break;
-      case Backend::kTracepoint:
-        want_tp = true;
-        break;
+      case Backend::kTracepoint: want_tp = true; break;
       case Backend::kBoth:
         if (!fentry_ok)
-          throw unsupported("--backend both needs fentry, which this kernel refuses (" + fentry_why + ")",
-                            "use --backend tracepoint here");
+          throw unsupported(
+              "--backend both needs fentry, which this kernel refuses (" + fentry_why + ")",
+              "use --backend tracepoint here");
         want_fentry = want_tp = true;
         break;
     }
@@ -121,7 +122,8 @@ class Session final : public BpfSession {
     LIBBPF_OPTS(bpf_object_open_opts, opts);
     if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
     skel_.reset(lockscope_bpf__open_opts(&opts));
-    if (!skel_) throw unsupported(std::string("cannot open lockscope's BPF object: ") + std::strerror(errno));
+    if (!skel_)
+      throw unsupported(std::string("cannot open lockscope's BPF object: ") + std::strerror(errno));
 
     // configure
     skel_->rodata->track_sites = o.track_sites;
@@ -133,7 +135,7 @@ class Session final : public BpfSession {
     bpf_map__set_max_entries(skel_->maps.stacks, o.stack_entries);
     bpf_map__set_max_entries(skel_->maps.inflight, o.inflight_entries);
 
-    std::set<std::string> tp_chosen;              // tp_btf wins over raw_tp
+    std::set<std::string> tp_chosen;                // tp_btf wins over raw_tp
     std::map<std::string, std::string> tp_missing;  // wanted tracepoint -> why not
     for (const Prog& p : programs_of(skel_.get())) {
       bool load = false;
@@ -166,8 +168,9 @@ class Session final : public BpfSession {
 
     // load
     if (int err = lockscope_bpf__load(skel_.get()))
-      throw unsupported(std::string("loading lockscope's BPF programs failed: ") + std::strerror(-err),
-                        "run with -vv to see the verifier log");
+      throw unsupported(
+          std::string("loading lockscope's BPF programs failed: ") + std::strerror(-err),
+          "run with -vv to see the verifier log");
 
     if (o.stats) {
       int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -387,8 +390,8 @@ Coverage coverage_of(const BpfSession& s, const ProbeReport& probe) {
   }
   c.contention = has("contention_begin") && has("contention_end");
   c.rq_learning = has("sched_switch");
-  c.workqueue = has("workqueue_queue_work") && has("workqueue_execute_start") &&
-                has("workqueue_execute_end");
+  c.workqueue =
+      has("workqueue_queue_work") && has("workqueue_execute_start") && has("workqueue_execute_end");
   c.waking = has("sched_waking");
   return c;
 }

@@ -110,7 +110,8 @@ void sort_sites(std::vector<SiteEntry>& v) {
   });
 }
 
-std::string stack_site(const Snapshot& s, uint64_t id, const Symbolizer& syms, bool wake, int depth) {
+std::string stack_site(const Snapshot& s, uint64_t id, const Symbolizer& syms, bool wake,
+                       int depth) {
   auto it = s.stacks.find(int64_t(id));
   if (it == s.stacks.end()) return "[stack lost]";
   return site_of(it->second, syms, wake, depth);
@@ -174,14 +175,36 @@ std::vector<SiteEntry> func_sites(const Snapshot& s, uint32_t metric, const Symb
   return out;
 }
 
-const char* const kCounterNames[] = {
-    "wakeups", "wakeups_under_pool_lock", "rq_lock_under_pool_lock", "pool_lock_acquired",
-    "pool_lock_nested", "kick_pool", "kick_pool_under_pool_lock", "kick_pool_pick", "wake_up_q",
-    "wake_up_q_under_pool_lock", "wake_up_process", "wake_up_process_under_pool_lock",
-    "process_one_work", "wq_queued", "wq_activated", "wq_started", "wq_ended", "sched_waking",
-    "sched_waking_by_kworker", "contended_pool_lock", "contended_rq_lock", "pool_locks_learned",
-    "rq_locks_learned", "filter_full", "unaligned_lock", "site_map_full", "stack_failed",
-    "inflight_full", "contention_depth", "unpaired_pool_unlock"};
+const char* const kCounterNames[] = {"wakeups",
+                                     "wakeups_under_pool_lock",
+                                     "rq_lock_under_pool_lock",
+                                     "pool_lock_acquired",
+                                     "pool_lock_nested",
+                                     "kick_pool",
+                                     "kick_pool_under_pool_lock",
+                                     "kick_pool_pick",
+                                     "wake_up_q",
+                                     "wake_up_q_under_pool_lock",
+                                     "wake_up_process",
+                                     "wake_up_process_under_pool_lock",
+                                     "process_one_work",
+                                     "wq_queued",
+                                     "wq_activated",
+                                     "wq_started",
+                                     "wq_ended",
+                                     "sched_waking",
+                                     "sched_waking_by_kworker",
+                                     "contended_pool_lock",
+                                     "contended_rq_lock",
+                                     "pool_locks_learned",
+                                     "rq_locks_learned",
+                                     "filter_full",
+                                     "unaligned_lock",
+                                     "site_map_full",
+                                     "stack_failed",
+                                     "inflight_full",
+                                     "contention_depth",
+                                     "unpaired_pool_unlock"};
 static_assert(sizeof(kCounterNames) / sizeof(kCounterNames[0]) == LS_C_MAX,
               "one name per counter in lockscope/bpf_shared.h");
 
@@ -241,7 +264,8 @@ Run build_run(const Snapshot& s, const Coverage& cov, const Symbolizer& syms) {
       r.metrics[metric::kRqLockNested] = Metric::unavailable(rq_reason);
     }
   } else {
-    for (const char* m : {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock, metric::kRqLockNested})
+    for (const char* m :
+         {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock, metric::kRqLockNested})
       r.metrics[m] = Metric::unavailable(cov.fentry_reason);
   }
 
@@ -294,7 +318,8 @@ Run build_run(const Snapshot& s, const Coverage& cov, const Symbolizer& syms) {
     k.total = C[LS_C_SCHED_WAKING];
     std::map<std::string, uint64_t> by;
     for (const auto& c : s.site_counts)
-      if (c.counter == LS_SC_KWORKER_WAKING) by[c.site ? syms.name(c.site) : "[no work]"] += c.count;
+      if (c.counter == LS_SC_KWORKER_WAKING)
+        by[c.site ? syms.name(c.site) : "[no work]"] += c.count;
     for (const auto& [site, n] : by) k.by_site.push_back({site, "", "", n, std::nullopt});
     sort_sites(k.by_site);
     r.metrics["kworker_wakeups"] = std::move(k);
@@ -315,12 +340,14 @@ Snapshot snapshot_delta(const Snapshot& now, const Snapshot& before) {
   Snapshot d = now;
   d.hook_events = now.hook_events - std::min(now.hook_events, before.hook_events);
   for (size_t i = 0; i < d.counters.size() && i < before.counters.size(); ++i)
-    d.counters[i] = now.counters[i] >= before.counters[i] ? now.counters[i] - before.counters[i] : 0;
+    d.counters[i] =
+        now.counters[i] >= before.counters[i] ? now.counters[i] - before.counters[i] : 0;
   for (size_t i = 0; i < d.hists.size() && i < before.hists.size(); ++i)
     d.hists[i] = sub(now.hists[i], before.hists[i]);
   for (auto& sh : d.site_hists)
     for (const auto& b : before.site_hists)
-      if (b.metric == sh.metric && b.kind == sh.kind && b.site == sh.site) sh.hist = sub(sh.hist, b.hist);
+      if (b.metric == sh.metric && b.kind == sh.kind && b.site == sh.site)
+        sh.hist = sub(sh.hist, b.hist);
   for (auto& sc : d.site_counts)
     for (const auto& b : before.site_counts)
       if (b.counter == sc.counter && b.site == sc.site) sc.count -= std::min(sc.count, b.count);

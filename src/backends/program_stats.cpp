@@ -19,8 +19,8 @@ std::string program_stats_table(const std::vector<ProgramStats>& after,
         miss -= std::min(miss, b.recursion_misses);
       }
     o += fmt::format("{:<44} {:>12} {:>10.0f} {:>10.1f} {:>10}\n", p.attach, cnt,
-                     duration_s > 0 ? double(cnt) / duration_s : 0.0, cnt ? double(t) / double(cnt) : 0.0,
-                     miss);
+                     duration_s > 0 ? double(cnt) / duration_s : 0.0,
+                     cnt ? double(t) / double(cnt) : 0.0, miss);
   }
   return o;
 }

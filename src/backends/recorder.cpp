@@ -35,13 +35,15 @@ void add_recursion_misses(Run& run, const std::vector<ProgramStats>& now,
     uint64_t prev = 0;
     for (const auto& b : before)
       if (b.name == p.name) prev = b.recursion_misses;
-    if (p.recursion_misses > prev) run.drops["recursion_misses." + p.attach] = p.recursion_misses - prev;
+    if (p.recursion_misses > prev)
+      run.drops["recursion_misses." + p.attach] = p.recursion_misses - prev;
   }
 }
 
 pid_t spawn(const std::vector<std::string>& cmd) {
   pid_t pid = fork();
-  if (pid < 0) throw Error(kExitUsage, std::string("cannot start command: ") + std::strerror(errno));
+  if (pid < 0)
+    throw Error(kExitUsage, std::string("cannot start command: ") + std::strerror(errno));
   if (pid == 0) {
     std::vector<char*> argv;
     for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));

@@ -149,8 +149,10 @@ void register_bench(CLI::App& app, const Globals&, Action& run) {
   sub->add_option("--threads", o->threads, "Producer threads (default: online CPUs)");
   sub->add_option("--items", o->items, "Items per thread and run (default: 20000 for pty)");
   sub->add_option("--duration", o->duration, "pty: run each measurement this many seconds instead");
-  sub->add_option("--runs", o->runs, "Repetitions per scope, interleaved across scopes (default: 3)");
-  sub->add_option("-o,--output", o->output, "Write a profile (JSON) with one run per scope and repetition");
+  sub->add_option("--runs", o->runs,
+                  "Repetitions per scope, interleaved across scopes (default: 3)");
+  sub->add_option("-o,--output", o->output,
+                  "Write a profile (JSON) with one run per scope and repetition");
   sub->add_option("--label", o->label, "Free-text label stored in the profile");
   sub->footer(
       "Examples:\n"

@@ -18,16 +18,18 @@ void add_btf_option(CLI::App& sub, std::string& path) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"lockscope: kernel lock contention profiler for the workqueue pool->lock "
-               "and the run-queue locks taken under it"};
+  CLI::App app{
+      "lockscope: kernel lock contention profiler for the workqueue pool->lock "
+      "and the run-queue locks taken under it"};
   app.name("lockscope");
   app.require_subcommand(1);
   Globals g;
   app.add_flag("-v,--verbose", g.verbose,
                "More output: -v info and libbpf warnings, -vv debug and all libbpf messages");
   app.set_version_flag("--version", std::string("lockscope ") + kVersion);
-  app.footer("Exit codes: 0 ok/gate passed, 1 gate failed, 2 usage or input error,\n"
-             "            3 inconclusive, 4 kernel or environment lacks what was asked.");
+  app.footer(
+      "Exit codes: 0 ok/gate passed, 1 gate failed, 2 usage or input error,\n"
+      "            3 inconclusive, 4 kernel or environment lacks what was asked.");
   Action action;
   register_probe(app, g, action);
   register_record(app, g, action);

@@ -46,7 +46,8 @@ int run_diff(const DiffArgs& a) {
     };
     output::DiffPictureOptions po;
     Profile pb = all_runs(base), pc = all_runs(cand);
-    out = a.format == "svg" ? output::render_diff_svg(pb, pc, po) : output::render_diff_html(pb, pc, po);
+    out = a.format == "svg" ? output::render_diff_svg(pb, pc, po)
+                            : output::render_diff_html(pb, pc, po);
   } else {
     out = a.format == "json"       ? diff::render_json(r)
           : a.format == "markdown" ? diff::render_markdown(r)
@@ -71,7 +72,8 @@ void register_diff(CLI::App& app, const Globals&, Action& run) {
   sub->add_option("--gate", a->gates,
                   "Gate expression (repeatable), e.g. 'tput[cache] >= +5%', "
                   "'pool_lock_hold_ns.p95 <= -10%', 'wakeups_under_pool_lock.share <= 0.01'");
-  sub->add_option("--gate-file", a->gate_file, "File of gate expressions, one per line, # comments");
+  sub->add_option("--gate-file", a->gate_file,
+                  "File of gate expressions, one per line, # comments");
   sub->add_option("--alpha", a->opt.alpha, "Significance level (default 0.05)")
       ->check(CLI::Range(1e-9, 0.999999));
   sub->add_option("--seed", a->opt.seed, "Bootstrap seed (default 1)");

@@ -15,9 +15,10 @@ void register_probe(CLI::App& app, const Globals&, Action& run) {
     std::string btf;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand(
-      "probe", "Show what this kernel offers (BTF, fentry, tracepoints, patch state) "
-               "and which backend `record` will use");
+  CLI::App* sub =
+      app.add_subcommand("probe",
+                         "Show what this kernel offers (BTF, fentry, tracepoints, patch state) "
+                         "and which backend `record` will use");
   sub->add_flag("--json", o->json, "Machine-readable output (fields: docs/probe.md)");
   add_btf_option(*sub, o->btf);
   sub->footer("Example:\n  sudo lockscope probe\n  sudo lockscope probe --json | jq .patch.state");

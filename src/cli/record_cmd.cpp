@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "commands.hpp"
@@ -110,7 +110,8 @@ int do_record(const RecordOpts& o) {
 
   auto session = open_session(so, probe);
   Coverage cov = coverage_of(*session, probe);
-  std::fprintf(stderr, "lockscope: recording with the %s backend (%zu hooks attached, %zu refused)%s\n",
+  std::fprintf(stderr,
+               "lockscope: recording with the %s backend (%zu hooks attached, %zu refused)%s\n",
                session->backend().c_str(), session->attached().size(), session->refused().size(),
                with_workload || !o.command.empty() || o.duration > 0 ? "" : "; Ctrl-C to stop");
   for (const auto& r : session->refused()) log::info("not attached: {}: {}", r.name, r.reason);
@@ -181,7 +182,8 @@ int do_record(const RecordOpts& o) {
   write_profile(profile, o.output);
   std::printf("%s", output::render_summary(profile.runs.back()).c_str());
   if (o.stats)
-    std::printf("\n%s", program_stats_table(rec.stats_after, rec.stats_before, rec.duration_s).c_str());
+    std::printf("\n%s",
+                program_stats_table(rec.stats_after, rec.stats_before, rec.duration_s).c_str());
   std::printf("recorded %.1fs%s%s -> %s\n", rec.duration_s,
               rec.command_status.empty() ? "" : (", command " + rec.command_status).c_str(),
               rec.stopped_by_signal ? " (stopped by signal)" : "", o.output.c_str());
@@ -193,16 +195,20 @@ int do_record(const RecordOpts& o) {
 void register_record(CLI::App& app, const Globals&, Action& run) {
   auto o = std::make_shared<RecordOpts>();
   CLI::App* sub = app.add_subcommand(
-      "record", "Record pool->lock hold times, wakeups and rq->lock acquisitions under pool->lock, "
-                "and contended waits; write a profile");
-  sub->add_option("-d,--duration", o->duration, "Seconds to record (default: until Ctrl-C, or the command's life)")
+      "record",
+      "Record pool->lock hold times, wakeups and rq->lock acquisitions under pool->lock, "
+      "and contended waits; write a profile");
+  sub->add_option("-d,--duration", o->duration,
+                  "Seconds to record (default: until Ctrl-C, or the command's life)")
       ->check(CLI::PositiveNumber);
   sub->add_option("-o,--output", o->output, "Profile to write (JSON, docs/profile-format.md)")
       ->capture_default_str();
-  sub->add_option("--backend", o->backend, "auto | fentry | tracepoint | both")->capture_default_str();
+  sub->add_option("--backend", o->backend, "auto | fentry | tracepoint | both")
+      ->capture_default_str();
   add_btf_option(*sub, o->btf);
   sub->add_option("--label", o->label, "Free text stored in the profile (e.g. baseline)");
-  sub->add_flag("--stats", o->stats, "Enable kernel BPF stats; print each program's runs and ns/run");
+  sub->add_flag("--stats", o->stats,
+                "Enable kernel BPF stats; print each program's runs and ns/run");
   sub->add_option("-i,--interval", o->interval, "Print a line of counts and p95 every SECONDS")
       ->check(CLI::PositiveNumber);
   sub->add_flag("--raw-tp", o->raw_tp,
@@ -213,16 +219,20 @@ void register_record(CLI::App& app, const Globals&, Action& run) {
                 "Per-site rows from full kernel stacks instead of the acquirer's address "
                 "(more detail, ~10x the cost per pool->lock acquisition)");
   sub->add_option("--site-entries", o->site_entries, "Capacity of the per-site histogram map")
-      ->check(CLI::Range(1u, 1u << 16))->capture_default_str();
+      ->check(CLI::Range(1u, 1u << 16))
+      ->capture_default_str();
   sub->add_option("--stack-entries", o->stack_entries, "Capacity of the stack map")
-      ->check(CLI::Range(1u, 1u << 20))->capture_default_str();
+      ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str();
   sub->add_option("--inflight-entries", o->inflight_entries, "Capacity of the queued-work map")
-      ->check(CLI::Range(1u, 1u << 22))->capture_default_str();
+      ->check(CLI::Range(1u, 1u << 22))
+      ->capture_default_str();
   sub->add_option("--workload", o->workload.workload,
                   "Run a workload and record around each run: pty | test_workqueue[=PATH.ko]");
   sub->add_option("--scope", o->workload.scope, "With --workload: affinity scopes, LIST or all")
       ->capture_default_str();
-  sub->add_option("--runs", o->workload.runs, "With --workload: repetitions per scope (interleaved)")
+  sub->add_option("--runs", o->workload.runs,
+                  "With --workload: repetitions per scope (interleaved)")
       ->capture_default_str();
   sub->add_option("--threads", o->workload.threads, "With --workload: producer threads");
   sub->add_option("--items", o->workload.items, "With --workload: items per thread and run");

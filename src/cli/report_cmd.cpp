@@ -25,8 +25,9 @@ void register_report(CLI::App& app, const Globals&, Action& run) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
-      "report", "Show a profile: percentiles with error bounds, histograms, per-site tables, "
-                "pictures");
+      "report",
+      "Show a profile: percentiles with error bounds, histograms, per-site tables, "
+      "pictures");
   sub->add_option("PROFILE", o->profile, "Profile written by `record` or `bench`")->required();
   sub->add_option("-f,--format", o->format, "text | markdown | json | svg | html")
       ->capture_default_str();
@@ -55,7 +56,8 @@ void register_report(CLI::App& app, const Globals&, Action& run) {
       ro.source = o->profile;
       bool to_stdout = o->output.empty() || o->output == "-";
       ro.width = to_stdout ? output::terminal_width(STDOUT_FILENO) : 80;
-      ro.color = to_stdout && ro.format == output::Format::kText && output::use_color(STDOUT_FILENO);
+      ro.color =
+          to_stdout && ro.format == output::Format::kText && output::use_color(STDOUT_FILENO);
       Profile p = load_profile(o->profile);
       std::string text = output::render_report(p, ro);
       if (to_stdout)

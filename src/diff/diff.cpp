@@ -31,7 +31,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-
 std::string scope_name(const Run& r) { return r.scope.empty() ? "all" : r.scope; }
 
 uint64_t fnv1a(const std::string& s) {
@@ -281,14 +280,20 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
   std::set<std::string> wb, wc, kb, kc, bb, bc, hb, hc;
   std::set<uint32_t> cb, cc;
   for (const auto& p : base.profiles) {
-    kb.insert(p.kernel_release); bb.insert(p.backend); hb.insert(p.hostname);
+    kb.insert(p.kernel_release);
+    bb.insert(p.backend);
+    hb.insert(p.hostname);
     if (p.nr_cpus) cb.insert(p.nr_cpus);
-    for (const auto& r : p.runs) if (r.workload) wb.insert(r.workload->name);
+    for (const auto& r : p.runs)
+      if (r.workload) wb.insert(r.workload->name);
   }
   for (const auto& p : cand.profiles) {
-    kc.insert(p.kernel_release); bc.insert(p.backend); hc.insert(p.hostname);
+    kc.insert(p.kernel_release);
+    bc.insert(p.backend);
+    hc.insert(p.hostname);
     if (p.nr_cpus) cc.insert(p.nr_cpus);
-    for (const auto& r : p.runs) if (r.workload) wc.insert(r.workload->name);
+    for (const auto& r : p.runs)
+      if (r.workload) wc.insert(r.workload->name);
   }
   rep.base_kernel = join_set(kb);
   rep.cand_kernel = join_set(kc);
@@ -317,8 +322,8 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
       for (const Run* r : g->runs.at(sc))
         if (r->total_drops() > 0) {
           std::string what = std::string(side) + " " + g->origin.at(r) + " (scope " + sc +
-                             ", repetition " + std::to_string(r->repetition) + ") lost data: " +
-                             describe_drops(*r) +
+                             ", repetition " + std::to_string(r->repetition) +
+                             ") lost data: " + describe_drops(*r) +
                              fmt::format(" = {:.4f}% of its events", 100.0 * r->loss_fraction());
           if (r->loss_fraction() > opt.max_loss)
             rep.lossy.push_back({sc, what});
@@ -371,9 +376,9 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
   for (const auto& sc : rep.scopes) {
     size_t nb = gb.runs[sc].size(), nc = gc.runs[sc].size();
     if (nb < 2 || nc < 2) {
-      rep.notes.push_back(sc + ": no significance: " + std::to_string(std::min(nb, nc)) +
-                          " run" + (std::min(nb, nc) == 1 ? "" : "s") + " on a side (" +
-                          std::to_string(nb) + " vs " + std::to_string(nc) + "); " +
+      rep.notes.push_back(sc + ": no significance: " + std::to_string(std::min(nb, nc)) + " run" +
+                          (std::min(nb, nc) == 1 ? "" : "s") + " on a side (" + std::to_string(nb) +
+                          " vs " + std::to_string(nc) + "); " +
                           std::to_string(stats::runs_needed(opt.alpha)) +
                           " runs per side can reach p < " + fmt::format("{:g}", opt.alpha));
     } else if (stats::min_p_value(nb, nc) > opt.alpha) {

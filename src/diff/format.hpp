@@ -25,7 +25,8 @@ inline std::string thousands(double v) {
 // (one decimal below 100 where the value is fractional).
 inline std::string value(const std::string& key, double v) {
   if (std::isnan(v)) return "n/a";
-  if (key.size() > 6 && key.compare(key.size() - 6, 6, ".share") == 0) return fmt::format("{:.4f}", v);
+  if (key.size() > 6 && key.compare(key.size() - 6, 6, ".share") == 0)
+    return fmt::format("{:.4f}", v);
   if (std::fabs(v) >= 100 || v == std::floor(v)) return thousands(v);
   return fmt::format("{:.1f}", v);
 }

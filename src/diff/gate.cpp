@@ -22,14 +22,15 @@ const char* kGrammarHint =
     "'wakeups_under_pool_lock.share <= 0.01' (see docs/diff.md)";
 
 [[noreturn]] void bad(const std::string& text, size_t pos, const std::string& what) {
-  throw usage_error("bad gate expression '" + text + "' at column " + std::to_string(pos + 1) +
-                        ": " + what,
-                    kGrammarHint);
+  throw usage_error(
+      "bad gate expression '" + text + "' at column " + std::to_string(pos + 1) + ": " + what,
+      kGrammarHint);
 }
 
 bool ident_start(char c) { return std::islower(static_cast<unsigned char>(c)) || c == '_'; }
 bool ident_char(char c) {
-  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+  return std::islower(static_cast<unsigned char>(c)) ||
+         std::isdigit(static_cast<unsigned char>(c)) || c == '_';
 }
 bool scope_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
@@ -65,9 +66,9 @@ std::string side_problem(const char* side, const Values& v) {
 }
 
 bool known_metric(const std::string& name, const Report& r) {
-  for (const char* m : {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock, metric::kRqLockNested,
-                        metric::kPoolLockWait, metric::kRqLockWait, metric::kWqQueueLatency,
-                        metric::kWqExec})
+  for (const char* m :
+       {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock, metric::kRqLockNested,
+        metric::kPoolLockWait, metric::kRqLockWait, metric::kWqQueueLatency, metric::kWqExec})
     if (name == m) return true;
   return std::find(r.metric_names.begin(), r.metric_names.end(), name) != r.metric_names.end();
 }
@@ -102,8 +103,9 @@ GateExpr parse_gate(const std::string& raw) {
     g.key = name + "." + stat;
   } else {
     if (!is_workload_key(name))
-      bad(s, k0, "'" + name + "' needs a statistic (" + name +
-                     ".p95, .count, .share, ...) or is not one of tput, p50, p90, p95, p99");
+      bad(s, k0,
+          "'" + name + "' needs a statistic (" + name +
+              ".p95, .count, .share, ...) or is not one of tput, p50, p90, p95, p99");
     g.key = name;
   }
   // [scope]
@@ -117,11 +119,20 @@ GateExpr parse_gate(const std::string& raw) {
   }
   skip_ws();
   // operator
-  if (s.compare(i, 2, "<=") == 0) { g.op = GateExpr::Op::kLe; i += 2; }
-  else if (s.compare(i, 2, ">=") == 0) { g.op = GateExpr::Op::kGe; i += 2; }
-  else if (i < s.size() && s[i] == '<') { g.op = GateExpr::Op::kLt; ++i; }
-  else if (i < s.size() && s[i] == '>') { g.op = GateExpr::Op::kGt; ++i; }
-  else bad(s, i, "expected one of <=, >=, <, >");
+  if (s.compare(i, 2, "<=") == 0) {
+    g.op = GateExpr::Op::kLe;
+    i += 2;
+  } else if (s.compare(i, 2, ">=") == 0) {
+    g.op = GateExpr::Op::kGe;
+    i += 2;
+  } else if (i < s.size() && s[i] == '<') {
+    g.op = GateExpr::Op::kLt;
+    ++i;
+  } else if (i < s.size() && s[i] == '>') {
+    g.op = GateExpr::Op::kGt;
+    ++i;
+  } else
+    bad(s, i, "expected one of <=, >=, <, >");
   skip_ws();
   // number
   size_t n0 = i;
@@ -157,7 +168,8 @@ GateExpr parse_gate(const std::string& raw) {
 
 std::vector<GateExpr> parse_gate_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw usage_error("cannot read gate file " + path, "pass an existing file to --gate-file");
+  if (!in)
+    throw usage_error("cannot read gate file " + path, "pass an existing file to --gate-file");
   std::vector<GateExpr> out;
   std::string line;
   int lineno = 0;
@@ -224,7 +236,8 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
         p.blockers.insert(p.blockers.end(), r.lock_blockers.begin(), r.lock_blockers.end());
       for (const auto& [lsc, what] : r.lossy)
         if (lsc == sc) p.blockers.push_back(what);
-      if (g.relative && !row->base.complete()) p.blockers.push_back(side_problem("baseline", row->base));
+      if (g.relative && !row->base.complete())
+        p.blockers.push_back(side_problem("baseline", row->base));
       if (!row->cand.complete()) p.blockers.push_back(side_problem("candidate", row->cand));
       pending.push_back(p);
     }
@@ -286,18 +299,17 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
         continue;
       }
       std::string est = fmt::format("delta {}, {:g}% CI [{}, {}]", fmtx::pct(row.delta_pct),
-                                    100 * (1 - alpha),
-                                    fmtx::pct(row.ci.lo), fmtx::pct(row.ci.hi));
+                                    100 * (1 - alpha), fmtx::pct(row.ci.lo), fmtx::pct(row.ci.hi));
       bool lo_ok = good(g.op, row.ci.lo, g.threshold), hi_ok = good(g.op, row.ci.hi, g.threshold);
       if (lo_ok && hi_ok) {
         finish(Outcome::kPass, fmt::format("{} entirely {} {}", est, op_text(g.op), thr));
       } else if (!lo_ok && !hi_ok) {
-        std::string ps_text = fmt::format("p = {}, Holm-adjusted p = {} over {} test{}",
-                                          fmtx::pvalue(c.p), fmtx::pvalue(c.p_holm), m,
-                                          m == 1 ? "" : "s");
+        std::string ps_text =
+            fmt::format("p = {}, Holm-adjusted p = {} over {} test{}", fmtx::pvalue(c.p),
+                        fmtx::pvalue(c.p_holm), m, m == 1 ? "" : "s");
         if (c.p_holm < alpha) {
-          finish(Outcome::kRegression,
-                 fmt::format("{} entirely beyond the margin {}; {} < {:g}", est, thr, ps_text, alpha));
+          finish(Outcome::kRegression, fmt::format("{} entirely beyond the margin {}; {} < {:g}",
+                                                   est, thr, ps_text, alpha));
         } else {
           std::string why = fmt::format("{} beyond the margin {}, but not significant: {} >= {:g}",
                                         est, thr, ps_text, alpha);
@@ -319,9 +331,10 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
                            100 * (1 - alpha), stats::median_ci_min_runs(1 - alpha)));
         continue;
       }
-      std::string est = fmt::format("candidate median {}, {:g}% CI [{}, {}]",
-                                    fmtx::value(g.key, row.cand.median), 100 * (1 - alpha),
-                                    fmtx::value(g.key, row.cand_ci.lo), fmtx::value(g.key, row.cand_ci.hi));
+      std::string est =
+          fmt::format("candidate median {}, {:g}% CI [{}, {}]", fmtx::value(g.key, row.cand.median),
+                      100 * (1 - alpha), fmtx::value(g.key, row.cand_ci.lo),
+                      fmtx::value(g.key, row.cand_ci.hi));
       bool lo_ok = good(g.op, row.cand_ci.lo, g.threshold),
            hi_ok = good(g.op, row.cand_ci.hi, g.threshold);
       if (lo_ok && hi_ok)

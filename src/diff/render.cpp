@@ -12,7 +12,6 @@ namespace lockscope::diff {
 
 namespace {
 
-
 std::string label(const std::string& key) {
   if (key == "tput") return "tput (items/s)";
   if (is_workload_key(key)) return key + " latency (ns)";
@@ -83,7 +82,8 @@ std::string text_table(const Table& t, size_t left_cols = 1) {
     std::string l;
     for (size_t i = 0; i < row.size(); ++i) {
       if (i) l += "  ";
-      l += i < left_cols ? fmt::format("{:<{}}", row[i], w[i]) : fmt::format("{:>{}}", row[i], w[i]);
+      l +=
+          i < left_cols ? fmt::format("{:<{}}", row[i], w[i]) : fmt::format("{:>{}}", row[i], w[i]);
     }
     while (!l.empty() && l.back() == ' ') l.pop_back();
     out += l + "\n";
@@ -121,7 +121,8 @@ std::string md_table(const Table& t, size_t left_cols = 1) {
 }
 
 Table seed_table(const Report& r) {
-  Table t = {{"affinity_scope", "baseline (items/s)", "patched (items/s)", "tput gain", "p95 drop"}};
+  Table t = {
+      {"affinity_scope", "baseline (items/s)", "patched (items/s)", "tput gain", "p95 drop"}};
   for (const auto& sc : r.scopes) {
     const Row* tp = r.find(sc, "tput");
     const Row* lat = r.find(sc, "p95");
@@ -193,7 +194,8 @@ nlohmann::json values_json(const Values& v) {
 std::string render_text(const Report& r) {
   std::string out;
   out += "baseline: " + side_text(r.base_path, r.base_profiles, r.base_runs, r.base_kernel) + "\n";
-  out += "patched:  " + side_text(r.cand_path, r.cand_profiles, r.cand_runs, r.cand_kernel) + "\n\n";
+  out +=
+      "patched:  " + side_text(r.cand_path, r.cand_profiles, r.cand_runs, r.cand_kernel) + "\n\n";
   out += text_table(seed_table(r));
   out += "\n";
   out += text_table(detail_table(r), 2);
@@ -213,8 +215,10 @@ std::string render_text(const Report& r) {
 std::string render_markdown(const Report& r) {
   std::string out;
   out += "**lockscope diff**\n\n";
-  out += "- baseline: " + md_escape(side_text(r.base_path, r.base_profiles, r.base_runs, r.base_kernel)) + "\n";
-  out += "- patched: " + md_escape(side_text(r.cand_path, r.cand_profiles, r.cand_runs, r.cand_kernel)) + "\n\n";
+  out += "- baseline: " +
+         md_escape(side_text(r.base_path, r.base_profiles, r.base_runs, r.base_kernel)) + "\n";
+  out += "- patched: " +
+         md_escape(side_text(r.cand_path, r.cand_profiles, r.cand_runs, r.cand_kernel)) + "\n\n";
   if (r.gated) out += "**" + md_escape(gate_summary(r)) + "**\n\n";
   out += md_table(seed_table(r));
   out += "\n";
@@ -241,7 +245,8 @@ std::string render_json(const Report& r) {
     if (row.cand_ci.valid)
       j["ci_candidate_median"] = json::array({num(row.cand_ci.lo), num(row.cand_ci.hi)});
     if (row.tested) {
-      j["ci_delta_pct"] = row.ci.valid ? json::array({num(row.ci.lo), num(row.ci.hi)}) : json(nullptr);
+      j["ci_delta_pct"] =
+          row.ci.valid ? json::array({num(row.ci.lo), num(row.ci.hi)}) : json(nullptr);
       j["mann_whitney"] = {{"u", row.mw.u}, {"p", row.mw.p}, {"exact", row.mw.exact}};
       j["significant"] = row.mw.p < r.opt.alpha;
     } else {
@@ -251,8 +256,11 @@ std::string render_json(const Report& r) {
   }
   json checks = json::array();
   for (const auto& c : r.checks) {
-    json j = {{"expression", c.expr}, {"key", c.key},       {"scope", c.scope},
-              {"outcome", outcome_name(c.outcome)}, {"reason", c.reason}};
+    json j = {{"expression", c.expr},
+              {"key", c.key},
+              {"scope", c.scope},
+              {"outcome", outcome_name(c.outcome)},
+              {"reason", c.reason}};
     if (c.in_family) {
       j["p"] = c.p;
       j["p_holm"] = c.p_holm;
@@ -265,16 +273,23 @@ std::string render_json(const Report& r) {
       {"alpha", r.opt.alpha},
       {"bootstrap", r.opt.bootstrap},
       {"seed", r.opt.seed},
-      {"baseline", {{"path", r.base_path}, {"profiles", r.base_profiles}, {"runs", r.base_runs},
-                    {"kernel", r.base_kernel}}},
-      {"candidate", {{"path", r.cand_path}, {"profiles", r.cand_profiles}, {"runs", r.cand_runs},
-                     {"kernel", r.cand_kernel}}},
+      {"baseline",
+       {{"path", r.base_path},
+        {"profiles", r.base_profiles},
+        {"runs", r.base_runs},
+        {"kernel", r.base_kernel}}},
+      {"candidate",
+       {{"path", r.cand_path},
+        {"profiles", r.cand_profiles},
+        {"runs", r.cand_runs},
+        {"kernel", r.cand_kernel}}},
       {"scopes", r.scopes},
       {"rows", rows},
       {"notes", r.notes},
   };
   if (r.gated)
-    j["gate"] = {{"outcome", outcome_name(r.outcome)}, {"exit_code", r.exit_code}, {"checks", checks}};
+    j["gate"] = {
+        {"outcome", outcome_name(r.outcome)}, {"exit_code", r.exit_code}, {"checks", checks}};
   return j.dump(2) + "\n";
 }
 

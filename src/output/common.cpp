@@ -4,10 +4,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <map>
 
 #include "lockscope/error.hpp"
@@ -159,9 +159,9 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run,
   if (p.runs.empty()) return groups;
   if (run) {
     if (*run >= p.runs.size())
-      throw usage_error(fmt::format("--run {} is out of range: the profile holds {} run(s)", *run,
-                                    p.runs.size()),
-                        fmt::format("use --run 0..{}", p.runs.size() - 1));
+      throw usage_error(
+          fmt::format("--run {} is out of range: the profile holds {} run(s)", *run, p.runs.size()),
+          fmt::format("use --run 0..{}", p.runs.size() - 1));
     const Run& r = p.runs[*run];
     if (!scope.empty() && r.scope != scope)
       throw usage_error(fmt::format("run {} is of scope '{}', not '{}'", *run, r.scope, scope),
@@ -215,10 +215,10 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run,
   return groups;
 }
 
-static const char* const kKnownOrder[] = {
-    metric::kPoolLockHold, metric::kWakeupsUnderPoolLock, metric::kRqLockNested,
-    metric::kPoolLockWait, metric::kRqLockWait,           metric::kWqQueueLatency,
-    metric::kWqExec};
+static const char* const kKnownOrder[] = {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock,
+                                          metric::kRqLockNested, metric::kPoolLockWait,
+                                          metric::kRqLockWait,   metric::kWqQueueLatency,
+                                          metric::kWqExec};
 
 std::vector<std::string> metric_order(const std::vector<std::string>& names) {
   std::vector<std::string> out;

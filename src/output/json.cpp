@@ -12,7 +12,10 @@ using json = nlohmann::json;
 namespace {
 
 json hist_summary(const Histogram& h) {
-  json j = {{"count", h.count()}, {"min", h.min()}, {"max", h.max()}, {"mean", h.mean()},
+  json j = {{"count", h.count()},
+            {"min", h.min()},
+            {"max", h.max()},
+            {"mean", h.mean()},
             {"sum", h.sum()}};
   json pct = json::object();
   for (const auto& p : kPcts) {
@@ -37,12 +40,9 @@ std::string render_json(const Profile& p, const Selection& s, const ReportOption
   json groups = json::array();
   for (const auto& g : s.groups) {
     const Run& run = g.merged;
-    json jg = {{"title", g.title},
-               {"scope", g.scope},
-               {"runs", g.run_indices},
-               {"duration_s", run.duration_s},
-               {"drops", run.drops},
-               {"total_drops", run.total_drops()}};
+    json jg = {{"title", g.title},      {"scope", g.scope},
+               {"runs", g.run_indices}, {"duration_s", run.duration_s},
+               {"drops", run.drops},    {"total_drops", run.total_drops()}};
     if (!g.items_per_sec.empty()) jg["items_per_sec"] = g.items_per_sec;
     json metrics = json::object();
     for (const auto& name : s.metrics) {
@@ -67,8 +67,8 @@ std::string render_json(const Profile& p, const Selection& s, const ReportOption
       if (!m.by_site.empty()) {
         json sites = json::array();
         for (const SiteEntry* e : sorted_sites(m)) {
-          json js = {{"site", e->site}, {"detail", e->detail}, {"kind", e->kind},
-                     {"count", e->count}};
+          json js = {
+              {"site", e->site}, {"detail", e->detail}, {"kind", e->kind}, {"count", e->count}};
           if (e->hist) {
             js["total_ns"] = e->hist->sum();
             js["mean_ns"] = e->hist->mean();

@@ -37,8 +37,8 @@ std::string slug(const std::string& s) {
 
 namespace {
 
-constexpr double kW = 820;        // panel width
-constexpr double kH = 300;        // panel height
+constexpr double kW = 820;  // panel width
+constexpr double kH = 300;  // panel height
 constexpr double kLeft = 72, kRight = 24, kBottom = 52;
 const char* const kFont = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\"";
 const char* const kBaseColor = "#0072b2";  // colour-blind safe pair
@@ -122,12 +122,10 @@ std::string axes(const LogAxis& ax, double ytop, double ybot,
     o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
                      num(x), num(ybot + 15), xml_escape(tick_label(v)));
   }
-  o += fmt::format(
-      "<path class=\"axis\" d=\"M{} {} V{} H{}\" fill=\"none\" stroke=\"#333\"/>\n", num(ax.x0),
-      num(ytop), num(ybot), num(ax.x1));
-  o += fmt::format(
-      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n",
-      num((ax.x0 + ax.x1) / 2), num(ybot + 34), xml_escape(xlabel));
+  o += fmt::format("<path class=\"axis\" d=\"M{} {} V{} H{}\" fill=\"none\" stroke=\"#333\"/>\n",
+                   num(ax.x0), num(ytop), num(ybot), num(ax.x1));
+  o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n",
+                   num((ax.x0 + ax.x1) / 2), num(ybot + 34), xml_escape(xlabel));
   double ym = (ytop + ybot) / 2;
   o += fmt::format(
       "<text x=\"16\" y=\"{0}\" text-anchor=\"middle\" font-size=\"12\" "
@@ -191,9 +189,10 @@ std::string hist_panel(const std::string& id, const std::string& title, const Hi
     hgt = std::max(hgt, 1.0);
     d += fmt::format("M{} {}H{}V{}H{}Z", num(xa), num(ybot), num(xb), num(ybot - hgt), num(xa));
   }
-  o += fmt::format("<path class=\"series hist\" id=\"{}\" d=\"{}\" fill=\"#5b8fc7\" "
-                   "stroke=\"#2f5f95\" stroke-width=\"0.5\"/>\n",
-                   xml_escape(id), d);
+  o += fmt::format(
+      "<path class=\"series hist\" id=\"{}\" d=\"{}\" fill=\"#5b8fc7\" "
+      "stroke=\"#2f5f95\" stroke-width=\"0.5\"/>\n",
+      xml_escape(id), d);
   struct M {
     const char* name;
     double q;
@@ -208,11 +207,12 @@ std::string hist_panel(const std::string& id, const std::string& title, const Hi
         "<line class=\"marker {}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
         "stroke-dasharray=\"5 3\" stroke-width=\"1.5\"/>\n",
         m.name, num(x), num(ytop), num(x), num(ybot), m.color);
-    o += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\" text-anchor=\"{}\" "
-                     "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} "
-                     "{}</text>\n",
-                     num(right ? x - 4 : x + 4), num(ty), m.color, right ? "end" : "start",
-                     m.name, xml_escape(format_ns(h.quantile(m.q).value)));
+    o += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\" text-anchor=\"{}\" "
+        "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} "
+        "{}</text>\n",
+        num(right ? x - 4 : x + 4), num(ty), m.color, right ? "end" : "start", m.name,
+        xml_escape(format_ns(h.quantile(m.q).value)));
   }
   return o;
 }
@@ -251,7 +251,8 @@ std::string cdf_panel(const std::string& title, const std::vector<CdfSeries>& se
   for (const auto& s : series) {
     const Histogram& h = *s.h;
     o += fmt::format(
-        "<line x1=\"12\" y1=\"{0}\" x2=\"40\" y2=\"{0}\" stroke=\"{1}\" stroke-width=\"2.5\"{2}/>\n",
+        "<line x1=\"12\" y1=\"{0}\" x2=\"40\" y2=\"{0}\" stroke=\"{1}\" "
+        "stroke-width=\"2.5\"{2}/>\n",
         num(ly - 4), s.color, s.dashed ? " stroke-dasharray=\"6 3\"" : "");
     o += fmt::format(
         "<text x=\"46\" y=\"{}\" font-size=\"12\">{}: count {} · p50 {} · p95 {} · p99 {} · max "
@@ -277,7 +278,7 @@ std::string note_panel(const std::string& title, const std::string& text) {
 
 // Stacks panels (each kW x its height) into one document or one inline <svg>.
 std::string svg_doc(const std::vector<std::pair<std::string, double>>& panels, bool standalone,
-                     const std::string& heading) {
+                    const std::string& heading) {
   double head = heading.empty() ? 0 : 34;
   double total = head;
   for (const auto& p : panels) total += p.second;
@@ -297,16 +298,19 @@ std::string svg_doc(const std::vector<std::pair<std::string, double>>& panels, b
     y += h;
   }
   if (panels.empty())
-    o += fmt::format("<text x=\"10\" y=\"{}\" font-size=\"13\">no time distributions in this "
-                     "selection</text>\n",
-                     num(head + 24));
+    o += fmt::format(
+        "<text x=\"10\" y=\"{}\" font-size=\"13\">no time distributions in this "
+        "selection</text>\n",
+        num(head + 24));
   o += "</svg>\n";
   return o;
 }
 
-std::string group_key(const RunGroup& g) { return g.run_indices.size() == 1 && g.title.rfind("run ", 0) == 0
-                                                      ? "run" + std::to_string(g.run_indices[0])
-                                                      : slug(g.scope); }
+std::string group_key(const RunGroup& g) {
+  return g.run_indices.size() == 1 && g.title.rfind("run ", 0) == 0
+             ? "run" + std::to_string(g.run_indices[0])
+             : slug(g.scope);
+}
 
 std::vector<std::pair<std::string, double>> report_panels(const Selection& s, bool notes) {
   std::vector<std::pair<std::string, double>> panels;
@@ -360,7 +364,10 @@ std::string html_table(const std::vector<std::string>& head, const std::vector<b
     o += std::string("<th") + (left[c] ? " class=\"l\"" : "") + ">" + xml_escape(head[c]) + "</th>";
   o += "</tr>\n";
   for (size_t r = 0; r < rows.size(); ++r) {
-    o += "<tr" + (r < row_class.size() && !row_class[r].empty() ? " class=\"" + row_class[r] + "\"" : std::string()) + ">";
+    o += "<tr" +
+         (r < row_class.size() && !row_class[r].empty() ? " class=\"" + row_class[r] + "\""
+                                                        : std::string()) +
+         ">";
     for (size_t c = 0; c < rows[r].size(); ++c) {
       std::string cls = left[c] ? "l" : "";
       if (head[c] == "delta") cls = "delta";
@@ -399,7 +406,9 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
     if (run.total_drops() > 0)
       out += "<div class=\"drops\">DROPS: " + format_count(run.total_drops()) + " events lost (" +
              xml_escape(drops_list(run)) + "): counts and percentiles undercount</div>\n";
-    if (!g.items_per_sec.empty()) out += "<p>Workload " + xml_escape(g.workload_name) + ": " + xml_escape(throughput(g)) + "</p>\n";
+    if (!g.items_per_sec.empty())
+      out += "<p>Workload " + xml_escape(g.workload_name) + ": " + xml_escape(throughput(g)) +
+             "</p>\n";
     for (const auto& name : s.metrics) {
       auto it = run.metrics.find(name);
       if (it == run.metrics.end()) continue;
@@ -420,8 +429,8 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
       }
       if (m.hist && !m.hist->empty()) {
         const Histogram& h = *m.hist;
-        std::vector<std::string> head = {"count", "min"}, row = {format_count(h.count()),
-                                                               format_ns(double(h.min()))};
+        std::vector<std::string> head = {"count", "min"},
+                                 row = {format_count(h.count()), format_ns(double(h.min()))};
         for (const auto& pc : kPcts) head.push_back(pc.name), row.push_back(pct_with_err(h, pc.q));
         head.push_back("max"), row.push_back(format_ns(double(h.max())));
         head.push_back("mean"), row.push_back(format_ns(h.mean()));
@@ -500,8 +509,12 @@ DiffData diff_data(const Profile& base, const Profile& cand, const DiffPictureOp
   DiffData d;
   d.bg = group_runs(base);
   d.cg = group_runs(cand);
-  d.base_label = !o.base_label.empty() ? o.base_label : !base.label.empty() ? base.label : "baseline";
-  d.cand_label = !o.cand_label.empty() ? o.cand_label : !cand.label.empty() ? cand.label : "candidate";
+  d.base_label = !o.base_label.empty() ? o.base_label
+                 : !base.label.empty() ? base.label
+                                       : "baseline";
+  d.cand_label = !o.cand_label.empty() ? o.cand_label
+                 : !cand.label.empty() ? cand.label
+                                       : "candidate";
   if (d.base_label == d.cand_label) {
     d.base_label += " (baseline)";
     d.cand_label += " (candidate)";
@@ -509,7 +522,8 @@ DiffData diff_data(const Profile& base, const Profile& cand, const DiffPictureOp
   std::vector<std::string> scopes;
   for (const auto* gs : {&d.bg, &d.cg})
     for (const auto& g : *gs)
-      if (std::find(scopes.begin(), scopes.end(), g.scope) == scopes.end()) scopes.push_back(g.scope);
+      if (std::find(scopes.begin(), scopes.end(), g.scope) == scopes.end())
+        scopes.push_back(g.scope);
   if (!o.scope.empty()) {
     if (std::find(scopes.begin(), scopes.end(), o.scope) == scopes.end())
       throw usage_error("no run of scope '" + o.scope + "' in either profile");
@@ -572,8 +586,8 @@ std::string render_diff_html(const Profile& base, const Profile& cand,
   DiffData d = diff_data(base, cand, o);
   std::string title = "lockscope diff: " + d.base_label + " vs " + d.cand_label;
   std::string out = html_head(title) + "<h1>" + xml_escape(title) + "</h1>\n";
-  out += "<p class=\"facts\">baseline: " + xml_escape(profile_facts(base)) + "<br>candidate: " +
-         xml_escape(profile_facts(cand)) + "</p>\n";
+  out += "<p class=\"facts\">baseline: " + xml_escape(profile_facts(base)) +
+         "<br>candidate: " + xml_escape(profile_facts(cand)) + "</p>\n";
   auto panels = diff_panels(d);
   std::string scope = "\x01";
   for (size_t i = 0; i < d.panels.size(); ++i) {
@@ -599,8 +613,8 @@ std::string render_diff_html(const Profile& base, const Profile& cand,
       rows.push_back({what, have_b ? bs : "-", have_c ? cs : "-", delta});
       cls.push_back(k);
     };
-    row("count", p.base ? double(p.base->count()) : 0, p.cand ? double(p.cand->count()) : 0,
-        p.base, p.cand, p.base ? format_count(p.base->count()) : "",
+    row("count", p.base ? double(p.base->count()) : 0, p.cand ? double(p.cand->count()) : 0, p.base,
+        p.cand, p.base ? format_count(p.base->count()) : "",
         p.cand ? format_count(p.cand->count()) : "");
     for (const auto& pc : kPcts)
       row(pc.name, p.base ? p.base->quantile(pc.q).value : 0,

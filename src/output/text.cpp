@@ -109,9 +109,9 @@ Selection select(const Profile& p, const ReportOptions& o) {
     if (std::find(all.begin(), all.end(), want) == all.end()) {
       std::string have;
       for (const auto& n : all) have += (have.empty() ? "" : ", ") + n;
-      throw usage_error("metric '" + want + "' is not in this profile",
-                        have.empty() ? "the selected runs hold no metrics"
-                                     : "metrics in this profile: " + have);
+      throw usage_error(
+          "metric '" + want + "' is not in this profile",
+          have.empty() ? "the selected runs hold no metrics" : "metrics in this profile: " + have);
     }
     if (std::find(s.metrics.begin(), s.metrics.end(), want) == s.metrics.end())
       s.metrics.push_back(want);
@@ -171,7 +171,8 @@ struct Table {
       for (size_t c = 0; c < cells.size(); ++c) {
         if (c) l += "  ";
         std::string cell = truncate(cells[c], w[c]);
-        l += left[c] ? (c + 1 == cells.size() ? cell : pad_right(cell, w[c])) : pad_left(cell, w[c]);
+        l +=
+            left[c] ? (c + 1 == cells.size() ? cell : pad_right(cell, w[c])) : pad_left(cell, w[c]);
       }
       while (!l.empty() && l.back() == ' ') l.pop_back();
       out += l + "\n";
@@ -241,8 +242,10 @@ Table summary_table(const Histogram& h, bool err_inline) {
 
 // The summary as "name value" lines, for terminals too narrow for the table.
 std::string summary_list(const Histogram& h) {
-  std::string o = "  count " + format_count(h.count()) + "\n  min   " + format_ns(double(h.min())) + "\n";
-  for (const auto& p : kPcts) o += "  " + pad_right(p.name, 5) + " " + pct_cell(h, p.q, true) + "\n";
+  std::string o =
+      "  count " + format_count(h.count()) + "\n  min   " + format_ns(double(h.min())) + "\n";
+  for (const auto& p : kPcts)
+    o += "  " + pad_right(p.name, 5) + " " + pct_cell(h, p.q, true) + "\n";
   o += "  max   " + format_ns(double(h.max())) + "\n  mean  " + format_ns(h.mean()) + "\n";
   return o;
 }
@@ -252,9 +255,8 @@ Table kind_table(const Metric& m) {
   t.head = {"pool kind", "count", "p50", "p95", "p99", "max"};
   t.left = {true, false, false, false, false, false};
   for (const auto& [k, h] : m.by_kind)
-    t.rows.push_back({k, format_count(h.count()), pct_cell(h, 0.5, false),
-                      pct_cell(h, 0.95, false), pct_cell(h, 0.99, false),
-                      format_ns(double(h.max()))});
+    t.rows.push_back({k, format_count(h.count()), pct_cell(h, 0.5, false), pct_cell(h, 0.95, false),
+                      pct_cell(h, 0.99, false), format_ns(double(h.max()))});
   return t;
 }
 
@@ -374,12 +376,13 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
 }
 
 std::string render_markdown(const Profile& p, const Selection& s, const ReportOptions& o) {
-  std::string out = "# lockscope report" + (o.source.empty() ? "" : ": `" + o.source + "`") + "\n\n";
+  std::string out =
+      "# lockscope report" + (o.source.empty() ? "" : ": `" + o.source + "`") + "\n\n";
   std::string facts = profile_facts(p);
   if (!facts.empty()) out += facts + "\n\n";
   for (const auto& r : p.hooks_refused)
-    out += "- hook refused: `" + r.name + "`" + (r.reason.empty() ? "" : " (" + r.reason + ")") +
-           "\n";
+    out +=
+        "- hook refused: `" + r.name + "`" + (r.reason.empty() ? "" : " (" + r.reason + ")") + "\n";
   if (!p.hooks_refused.empty()) out += "\n";
   for (const auto& g : s.groups) {
     const Run& run = g.merged;
@@ -511,8 +514,8 @@ std::string share_of(const Run& r, const char* name) {
 }  // namespace
 
 std::string render_interval_header() {
-  return fmt::format(kIntervalFmt, "time(s)", "holds", "hold p95", "wakeups", "share",
-                     "rq-nested", "waits", "wait p95", "drops");
+  return fmt::format(kIntervalFmt, "time(s)", "holds", "hold p95", "wakeups", "share", "rq-nested",
+                     "waits", "wait p95", "drops");
 }
 
 std::string render_interval_line(double t_s, const Run& d) {

@@ -4,10 +4,10 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <unistd.h>
 
 #include "featprobe.skel.h"
 #include "lockscope/bpf_raii.hpp"
@@ -22,18 +22,14 @@ using FeatSkel = SkelPtr<featprobe_bpf, featprobe_bpf__destroy>;
 std::string errno_detail(int err) {
   switch (err) {
     case EPERM:
-      return "refused by the kernel (EPERM): lockdown or a security policy forbids this program type";
-    case EACCES:
-      return "refused by the verifier (EACCES)";
+      return "refused by the kernel (EPERM): lockdown or a security policy forbids this program "
+             "type";
+    case EACCES: return "refused by the verifier (EACCES)";
     case ENOENT:
-    case ESRCH:
-      return "not found in kernel BTF (inlined or absent)";
-    case EINVAL:
-      return "the kernel rejected the attachment (EINVAL): function not traceable?";
-    case ENOTSUP:
-      return "not supported by this kernel (ENOTSUP)";
-    default:
-      return std::string(std::strerror(err));
+    case ESRCH: return "not found in kernel BTF (inlined or absent)";
+    case EINVAL: return "the kernel rejected the attachment (EINVAL): function not traceable?";
+    case ENOTSUP: return "not supported by this kernel (ENOTSUP)";
+    default: return std::string(std::strerror(err));
   }
 }
 
@@ -90,7 +86,8 @@ class KernelFeatures final : public FeatureSource {
   struct btf* vmlinux() {
     if (!btf_loaded_) {
       btf_loaded_ = true;
-      btf_ = custom_btf_.empty() ? btf__load_vmlinux_btf() : btf__parse(custom_btf_.c_str(), nullptr);
+      btf_ =
+          custom_btf_.empty() ? btf__load_vmlinux_btf() : btf__parse(custom_btf_.c_str(), nullptr);
       if (!btf_) log::debug("no BTF at {}: {}", btf_path(), std::strerror(errno));
     }
     return btf_;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lockscope/probe.hpp"
 
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <linux/capability.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -21,8 +21,8 @@ namespace {
 
 // The spinlock and wakeup functions the fentry backend cannot do without.
 const std::vector<std::string> kCoreFentry = {
-    "try_to_wake_up",      "_raw_spin_lock",          "_raw_spin_lock_irq",
-    "_raw_spin_unlock",    "_raw_spin_unlock_irq",
+    "try_to_wake_up",   "_raw_spin_lock",       "_raw_spin_lock_irq",
+    "_raw_spin_unlock", "_raw_spin_unlock_irq",
 };
 
 std::string read_first_line(const std::string& path) {
@@ -73,21 +73,34 @@ std::string tp_name(const std::string& full) {
 
 const std::vector<std::string>& probe_functions() {
   static const std::vector<std::string> f = {
-      "kick_pool",          "kick_pool_pick",      "wake_up_q",
-      "process_one_work",   "try_to_wake_up",      "wake_up_process",
-      "_raw_spin_lock",     "_raw_spin_lock_irq",  "_raw_spin_lock_irqsave",
-      "_raw_spin_unlock",   "_raw_spin_unlock_irq", "_raw_spin_unlock_irqrestore",
-      "raw_spin_rq_lock_nested", "rcu_free_pool",
+      "kick_pool",
+      "kick_pool_pick",
+      "wake_up_q",
+      "process_one_work",
+      "try_to_wake_up",
+      "wake_up_process",
+      "_raw_spin_lock",
+      "_raw_spin_lock_irq",
+      "_raw_spin_lock_irqsave",
+      "_raw_spin_unlock",
+      "_raw_spin_unlock_irq",
+      "_raw_spin_unlock_irqrestore",
+      "raw_spin_rq_lock_nested",
+      "rcu_free_pool",
   };
   return f;
 }
 
 const std::vector<std::string>& probe_tracepoints() {
   static const std::vector<std::string> t = {
-      "lock:contention_begin",           "lock:contention_end",
-      "workqueue:workqueue_queue_work",  "workqueue:workqueue_activate_work",
-      "workqueue:workqueue_execute_start", "workqueue:workqueue_execute_end",
-      "sched:sched_switch",              "sched:sched_waking",
+      "lock:contention_begin",
+      "lock:contention_end",
+      "workqueue:workqueue_queue_work",
+      "workqueue:workqueue_activate_work",
+      "workqueue:workqueue_execute_start",
+      "workqueue:workqueue_execute_end",
+      "sched:sched_switch",
+      "sched:sched_waking",
   };
   return t;
 }
@@ -134,9 +147,10 @@ void classify_patch(FeatureSource& features, ProbeReport& r) {
       r.patch_variant = "posted-v2";
     else
       r.patch_variant = "unknown";
-    r.patch_evidence = "kick_pool_pick() in BTF" +
-                       std::string(pointee.empty() ? "" : " (second parameter: struct " + pointee + ")") +
-                       (kick_pool ? ", kick_pool() too" : ", kick_pool() inlined away");
+    r.patch_evidence =
+        "kick_pool_pick() in BTF" +
+        std::string(pointee.empty() ? "" : " (second parameter: struct " + pointee + ")") +
+        (kick_pool ? ", kick_pool() too" : ", kick_pool() inlined away");
   } else if (kick_pool) {
     r.patch_state = "pre-patch";
     r.patch_variant = "";
@@ -204,15 +218,17 @@ ProbeReport run_probe(FeatureSource& features) {
   if (!r.root && !(r.cap_bpf && r.cap_perfmon))
     r.hints.push_back("not root and no CAP_BPF+CAP_PERFMON: run lockscope as root");
   if (!r.btf)
-    r.hints.push_back("no kernel BTF: use a kernel with CONFIG_DEBUG_INFO_BTF=y, or pass --btf PATH "
-                      "(types for CO-RE; fentry and tp_btf still need the kernel's own BTF)");
+    r.hints.push_back(
+        "no kernel BTF: use a kernel with CONFIG_DEBUG_INFO_BTF=y, or pass --btf PATH "
+        "(types for CO-RE; fentry and tp_btf still need the kernel's own BTF)");
   if (r.backend != "fentry" && r.lockdown != "none" && r.lockdown != "unknown")
     r.hints.push_back("kernel lockdown is '" + r.lockdown +
                       "': function hooks are refused here; boot without lockdown, or measure "
                       "function-level metrics in a VM (`lockscope ab`)");
   if (!features.function_in_btf("kick_pool") && r.patch_state == "post-patch")
-    r.hints.push_back("kick_pool() is inlined away: wakeups are attributed from stacks and "
-                      "kick_pool_pick() instead");
+    r.hints.push_back(
+        "kick_pool() is inlined away: wakeups are attributed from stacks and "
+        "kick_pool_pick() instead");
   return r;
 }
 
@@ -287,11 +303,14 @@ std::string probe_report_json(const ProbeReport& r) {
       {"btf", {{"present", r.btf}, {"path", r.btf_path}}},
       {"lockdown", r.lockdown},
       {"privileges",
-       {{"root", r.root}, {"cap_bpf", r.cap_bpf}, {"cap_perfmon", r.cap_perfmon},
+       {{"root", r.root},
+        {"cap_bpf", r.cap_bpf},
+        {"cap_perfmon", r.cap_perfmon},
         {"cap_sys_admin", r.cap_sys_admin}}},
       {"functions", funcs},
       {"tracepoints", tps},
-      {"patch", {{"state", r.patch_state}, {"variant", r.patch_variant}, {"evidence", r.patch_evidence}}},
+      {"patch",
+       {{"state", r.patch_state}, {"variant", r.patch_variant}, {"evidence", r.patch_evidence}}},
       {"backend", {{"name", r.backend}, {"reason", r.backend_reason}}},
       {"hints", r.hints},
   };

@@ -48,9 +48,8 @@ namespace {
 json hist_to_json(const Histogram& h) {
   json buckets = json::array();
   for (const auto& [idx, n] : h.buckets()) buckets.push_back({idx, n});
-  json j = {{"count", h.count()},   {"sum", h.sum()},
-            {"min", h.min()},       {"max", h.max()},
-            {"clamped", h.clamped()}, {"sub_bits", Histogram::kSubBits},
+  json j = {{"count", h.count()}, {"sum", h.sum()},         {"min", h.min()},
+            {"max", h.max()},     {"clamped", h.clamped()}, {"sub_bits", Histogram::kSubBits},
             {"buckets", buckets}};
   // Derived, for readers without the bucket arithmetic; ignored on load.
   j["p50"] = h.percentile(50);
@@ -110,7 +109,8 @@ class Reader {
       uint64_t idx = u64(e[0], where + ".buckets");
       uint64_t n = u64(e[1], where + ".buckets");
       if (idx >= Histogram::kBuckets) fail(where + ".buckets", "bucket index out of range");
-      if (seen[idx]) fail(where + ".buckets", "bucket index " + std::to_string(idx) + " appears twice");
+      if (seen[idx])
+        fail(where + ".buckets", "bucket index " + std::to_string(idx) + " appears twice");
       seen[idx] = true;
       if (total + n < total) fail(where + ".buckets", "bucket counts overflow");
       total += n;
@@ -194,9 +194,12 @@ Metric metric_from_json(const Reader& r, const json& j, const std::string& where
 }
 
 json workload_to_json(const WorkloadResult& w) {
-  json j = {{"name", w.name},          {"scope", w.scope},
-            {"threads", w.threads},    {"items", w.items},
-            {"duration_s", w.duration_s}, {"items_per_sec", w.items_per_sec},
+  json j = {{"name", w.name},
+            {"scope", w.scope},
+            {"threads", w.threads},
+            {"items", w.items},
+            {"duration_s", w.duration_s},
+            {"items_per_sec", w.items_per_sec},
             {"latency_ns", w.latency_ns}};
   if (w.latency) j["latency"] = hist_to_json(*w.latency);
   return j;
@@ -206,7 +209,8 @@ WorkloadResult workload_from_json(const Reader& r, const json& j, const std::str
   WorkloadResult w;
   w.name = r.str(r.field(j, "name", where), where + ".name");
   w.scope = r.opt_str(j, "scope", where);
-  if (j.contains("threads")) w.threads = static_cast<uint32_t>(r.u64(j["threads"], where + ".threads"));
+  if (j.contains("threads"))
+    w.threads = static_cast<uint32_t>(r.u64(j["threads"], where + ".threads"));
   if (j.contains("items")) w.items = r.u64(j["items"], where + ".items");
   if (j.contains("duration_s")) w.duration_s = r.num(j["duration_s"], where + ".duration_s");
   w.items_per_sec = r.num(r.field(j, "items_per_sec", where), where + ".items_per_sec");
@@ -228,9 +232,8 @@ std::string profile_to_json(const Profile& p, bool pretty) {
   for (const auto& r : p.runs) {
     json metrics = json::object();
     for (const auto& [name, m] : r.metrics) metrics[name] = metric_to_json(m);
-    json jr = {{"scope", r.scope},       {"repetition", r.repetition},
-               {"duration_s", r.duration_s}, {"metrics", metrics},
-               {"counters", r.counters}, {"drops", r.drops}};
+    json jr = {{"scope", r.scope},   {"repetition", r.repetition}, {"duration_s", r.duration_s},
+               {"metrics", metrics}, {"counters", r.counters},     {"drops", r.drops}};
     if (r.boot >= 0) jr["boot"] = r.boot;
     if (r.workload) jr["workload"] = workload_to_json(*r.workload);
     runs.push_back(jr);
@@ -241,7 +244,8 @@ std::string profile_to_json(const Profile& p, bool pretty) {
       {"tool", {{"name", "lockscope"}, {"version", p.tool_version}}},
       {"created", p.created},
       {"label", p.label},
-      {"host", {{"hostname", p.hostname}, {"kernel_release", p.kernel_release}, {"nr_cpus", p.nr_cpus}}},
+      {"host",
+       {{"hostname", p.hostname}, {"kernel_release", p.kernel_release}, {"nr_cpus", p.nr_cpus}}},
       {"kernel", {{"patch_state", p.patch_state}, {"patch_variant", p.patch_variant}}},
       {"backend", p.backend},
       {"hooks", {{"attached", p.hooks_attached}, {"refused", refused}}},
@@ -254,7 +258,8 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
   // Hostile or absurd inputs are refused while parsing, before the document
   // is built: limits far above any profile lockscope writes (docs/reliability.md).
   if (text.size() > kProfileMaxBytes)
-    throw usage_error(origin + ": " + std::to_string(text.size()) + " bytes is larger than a profile can be (" +
+    throw usage_error(origin + ": " + std::to_string(text.size()) +
+                      " bytes is larger than a profile can be (" +
                       std::to_string(kProfileMaxBytes >> 20) + " MiB)");
   std::vector<size_t> open;  // entries so far in each open array/object
   size_t values = 0;
@@ -266,7 +271,8 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
                           " JSON values; not a profile lockscope wrote");
       if (!open.empty() && ++open.back() > kProfileMaxEntries)
         throw usage_error(origin + ": an array or object with more than " +
-                          std::to_string(kProfileMaxEntries) + " entries; not a profile lockscope wrote");
+                          std::to_string(kProfileMaxEntries) +
+                          " entries; not a profile lockscope wrote");
     }
     if (ev == E::array_start || ev == E::object_start) {
       open.push_back(0);
@@ -282,8 +288,9 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
   try {
     j = json::parse(text, limits);
   } catch (const json::parse_error& e) {
-    throw usage_error(origin + ": not valid JSON (" + e.what() + ")",
-                      "is the file complete? profiles are written by `lockscope record` or `bench -o`");
+    throw usage_error(
+        origin + ": not valid JSON (" + e.what() + ")",
+        "is the file complete? profiles are written by `lockscope record` or `bench -o`");
   }
   Reader r(origin);
   Profile p;
@@ -296,14 +303,16 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
     r.fail("version", "profile version " + std::to_string(p.version) +
                           " is not supported (this lockscope reads version " +
                           std::to_string(kProfileVersion) + ")");
-  if (j.contains("tool") && j["tool"].is_object()) p.tool_version = r.opt_str(j["tool"], "version", "tool");
+  if (j.contains("tool") && j["tool"].is_object())
+    p.tool_version = r.opt_str(j["tool"], "version", "tool");
   p.created = r.opt_str(j, "created", "top level");
   p.label = r.opt_str(j, "label", "top level");
   if (j.contains("host")) {
     const json& h = j["host"];
     p.hostname = r.opt_str(h, "hostname", "host");
     p.kernel_release = r.opt_str(h, "kernel_release", "host");
-    if (h.contains("nr_cpus")) p.nr_cpus = static_cast<uint32_t>(r.u64(h["nr_cpus"], "host.nr_cpus"));
+    if (h.contains("nr_cpus"))
+      p.nr_cpus = static_cast<uint32_t>(r.u64(h["nr_cpus"], "host.nr_cpus"));
   }
   if (j.contains("kernel")) {
     p.patch_state = r.opt_str(j["kernel"], "patch_state", "kernel");
@@ -331,7 +340,8 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
     if (!jr.is_object()) r.fail(w, "expected an object");
     Run run;
     run.scope = r.opt_str(jr, "scope", w);
-    if (jr.contains("repetition")) run.repetition = static_cast<uint32_t>(r.u64(jr["repetition"], w + ".repetition"));
+    if (jr.contains("repetition"))
+      run.repetition = static_cast<uint32_t>(r.u64(jr["repetition"], w + ".repetition"));
     if (jr.contains("boot")) run.boot = static_cast<int32_t>(r.u64(jr["boot"], w + ".boot"));
     if (jr.contains("duration_s")) run.duration_s = r.num(jr["duration_s"], w + ".duration_s");
     if (jr.contains("workload") && !jr["workload"].is_null())
@@ -356,8 +366,10 @@ Profile load_profile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw usage_error("cannot read profile " + path + ": " + std::strerror(errno));
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && uint64_t(st.st_size) > kProfileMaxBytes)
-    throw usage_error(path + ": " + std::to_string(st.st_size) + " bytes is larger than a profile can be (" +
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      uint64_t(st.st_size) > kProfileMaxBytes)
+    throw usage_error(path + ": " + std::to_string(st.st_size) +
+                      " bytes is larger than a profile can be (" +
                       std::to_string(kProfileMaxBytes >> 20) + " MiB)");
   std::ostringstream ss;
   ss << in.rdbuf();

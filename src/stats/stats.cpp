@@ -36,7 +36,8 @@ std::vector<long> doubled_midranks(const std::vector<double>& a, const std::vect
   pooled.insert(pooled.end(), b.begin(), b.end());
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return pooled[x] < pooled[y]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return pooled[x] < pooled[y]; });
   std::vector<long> r2(n);
   double ties = 0;
   for (size_t i = 0; i < n;) {
@@ -97,8 +98,8 @@ MannWhitney mann_whitney(const std::vector<double>& a, const std::vector<double>
   }
 
   double mean = double(n1) * double(n2) / 2.0;
-  double var = double(n1) * double(n2) / 12.0 *
-               (double(n + 1) - tie_term / (double(n) * double(n - 1)));
+  double var =
+      double(n1) * double(n2) / 12.0 * (double(n + 1) - tie_term / (double(n) * double(n - 1)));
   if (var <= 0) {
     r.p = 1;
     return r;

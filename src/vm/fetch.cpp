@@ -53,7 +53,8 @@ std::vector<std::string> apt(const std::string& tool, std::vector<std::string> a
 
 void prepare_apt_dirs() {
   std::string d = apt_dir();
-  for (const char* sub : {"/lists/partial", "/cache/archives/partial", "/sources.list.d", "/preferences.d"})
+  for (const char* sub :
+       {"/lists/partial", "/cache/archives/partial", "/sources.list.d", "/preferences.d"})
     make_dirs(d + sub);
   if (!exists(d + "/status")) write_file(d + "/status", "");
   if (!exists(kKeyring))
@@ -141,8 +142,9 @@ std::string mirror_uri() {
       break;
     }
   }
-  throw Unavailable("no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list",
-                    "set LOCKSCOPE_MIRROR to a Debian mirror URI");
+  throw Unavailable(
+      "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list",
+      "set LOCKSCOPE_MIRROR to a Debian mirror URI");
 }
 
 void update_index(bool force) {
@@ -159,12 +161,14 @@ void update_index(bool force) {
                 r.output.rfind("W: ", 0) == 0;
   if (failed) {
     if (have) {
-      log::warn("vm: package index update failed, using the cached index: {}", tail_of(r.output, 2));
+      log::warn("vm: package index update failed, using the cached index: {}",
+                tail_of(r.output, 2));
       return;
     }
-    throw Unavailable("package registry unreachable (apt-get update failed): " + tail_of(r.output, 3),
-                      "check network access to the mirror in /etc/apt/sources.list.d/debian.sources "
-                      "or set LOCKSCOPE_MIRROR");
+    throw Unavailable(
+        "package registry unreachable (apt-get update failed): " + tail_of(r.output, 3),
+        "check network access to the mirror in /etc/apt/sources.list.d/debian.sources "
+        "or set LOCKSCOPE_MIRROR");
   }
   write_file(stamp, "");
 }
@@ -194,11 +198,16 @@ PackageInfo package_info(const std::string& name) {
     auto colon = line.find(':');
     if (colon == std::string::npos || line[0] == ' ') continue;
     std::string key = line.substr(0, colon), val = trim(line.substr(colon + 1));
-    if (key == "Package") p.name = val;
-    else if (key == "Version") p.version = val;
-    else if (key == "Filename") p.filename = val;
-    else if (key == "Size") p.size = std::strtoull(val.c_str(), nullptr, 10);
-    else if (key == "SHA256") p.sha256 = val;
+    if (key == "Package")
+      p.name = val;
+    else if (key == "Version")
+      p.version = val;
+    else if (key == "Filename")
+      p.filename = val;
+    else if (key == "Size")
+      p.size = std::strtoull(val.c_str(), nullptr, 10);
+    else if (key == "SHA256")
+      p.sha256 = val;
   }
   if (p.name.empty() || p.sha256.empty() || p.size == 0)
     throw Error(kExitUnsupported, "package index entry for " + name + " lacks size or SHA256");
@@ -217,17 +226,20 @@ std::string fetch_package(const std::string& name) {
   unlink((dest + ".sha256").c_str());
   log::info("vm: downloading {} {} ({:.1f} MB)", p.name, p.version, double(p.size) / 1e6);
   TempDir tmp(cache_dir() + "/debs", ".download-");
-  RunResult r = run(apt("apt-get", {"-q", "download", p.name + "=" + p.version}), {tmp.path(), "", 1800});
+  RunResult r =
+      run(apt("apt-get", {"-q", "download", p.name + "=" + p.version}), {tmp.path(), "", 1800});
   if (r.status != 0)
     throw Unavailable("downloading " + p.name + " failed: " + tail_of(r.output, 3),
                       "check network access to the package mirror");
   std::string got = tmp.path() + "/" + p.filename.substr(p.filename.rfind('/') + 1);
   if (!verified(got, p))
-    throw Error(kExitUnsupported, "downloaded " + p.name + " does not match the index (size/SHA256)",
+    throw Error(kExitUnsupported,
+                "downloaded " + p.name + " does not match the index (size/SHA256)",
                 "the mirror may be syncing; try again later");
   if (rename(got.c_str(), dest.c_str()) != 0)
     throw Error(kExitUnsupported, "cannot move " + got + " to " + dest + ": " + strerror(errno));
-  if (rename((got + ".sha256").c_str(), (dest + ".sha256").c_str()) != 0) unlink((dest + ".sha256").c_str());
+  if (rename((got + ".sha256").c_str(), (dest + ".sha256").c_str()) != 0)
+    unlink((dest + ".sha256").c_str());
   return dest;
 }
 
@@ -239,25 +251,27 @@ std::vector<std::string> available_kernel_versions() {
     if (n.rfind("linux-binary-unsigned-", 0) == 0) continue;
     if (std::regex_match(n, m, re)) versions.push_back(m[1]);
   }
-  std::sort(versions.begin(), versions.end(),
-            [](const std::string& a, const std::string& b) { return strverscmp(a.c_str(), b.c_str()) < 0; });
+  std::sort(versions.begin(), versions.end(), [](const std::string& a, const std::string& b) {
+    return strverscmp(a.c_str(), b.c_str()) < 0;
+  });
   return versions;
 }
 
-std::string select_kernel_version(const std::vector<std::string>& versions, const std::string& pattern) {
+std::string select_kernel_version(const std::vector<std::string>& versions,
+                                  const std::string& pattern) {
   std::string best;
   for (const auto& v : versions) {
     // "7.2.*" matches "7.2.12+deb13"; an exact release "7.3.4+deb13-cloud-amd64" works too.
     std::string release = v + "-cloud-amd64";
-    if (fnmatch(pattern.c_str(), v.c_str(), 0) == 0 || fnmatch(pattern.c_str(), release.c_str(), 0) == 0 ||
-        pattern == v.substr(0, v.find('+')))
+    if (fnmatch(pattern.c_str(), v.c_str(), 0) == 0 ||
+        fnmatch(pattern.c_str(), release.c_str(), 0) == 0 || pattern == v.substr(0, v.find('+')))
       if (best.empty() || strverscmp(v.c_str(), best.c_str()) > 0) best = v;
   }
   if (best.empty()) {
     std::string list;
     for (const auto& v : versions) list += (list.empty() ? "" : ", ") + v;
-    throw usage_error("no Debian cloud kernel matches '" + pattern + "'; available: " +
-                          (list.empty() ? "(none)" : list),
+    throw usage_error("no Debian cloud kernel matches '" + pattern +
+                          "'; available: " + (list.empty() ? "(none)" : list),
                       "pass a glob such as '7.2.*' or one of the versions listed");
   }
   return best;
@@ -279,8 +293,8 @@ Kernel fetch_kernel(const std::string& pattern) {
   }
   make_dirs(dir);
   std::string member = "./usr/lib/modules/" + k.release + "/vmlinuz";
-  run_checked({"sh", "-c", "dpkg-deb --fsys-tarfile \"$1\" | tar -xO \"$2\" > \"$3\"", "sh", deb, member,
-               k.vmlinuz + ".tmp"},
+  run_checked({"sh", "-c", "dpkg-deb --fsys-tarfile \"$1\" | tar -xO \"$2\" > \"$3\"", "sh", deb,
+               member, k.vmlinuz + ".tmp"},
               "extracting vmlinuz from " + deb);
   if (rename((k.vmlinuz + ".tmp").c_str(), k.vmlinuz.c_str()) != 0)
     throw Error(kExitUnsupported, "cannot write " + k.vmlinuz);

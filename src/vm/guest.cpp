@@ -8,14 +8,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -48,7 +48,8 @@ std::string find_qemu() {
   throw Unavailable("qemu-system-x86_64 not found", "install the qemu-system-x86 package");
 }
 
-void copy_into(const std::string& root, const std::string& host, const std::string& guest, int mode) {
+void copy_into(const std::string& root, const std::string& host, const std::string& guest,
+               int mode) {
   if (!exists(host)) throw usage_error("file for the guest not found: " + host);
   std::string dst = root + guest;
   make_dirs(dst.substr(0, dst.rfind('/')));
@@ -98,8 +99,8 @@ std::string new_boot_dir() {
 std::string build_initramfs(const BootSpec& spec, const std::string& boot_dir) {
   TempDir root(boot_dir, ".initramfs-");
   const std::string& r = root.path();
-  for (const char* d : {"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/proc", "/sys", "/dev", "/tmp", "/run",
-                        "/results", "/lib/modules"})
+  for (const char* d : {"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/proc", "/sys", "/dev", "/tmp",
+                        "/run", "/results", "/lib/modules"})
     make_dirs(r + d);
   copy_into(r, find_busybox(), "/bin/busybox", 0755);
   symlink("busybox", (r + "/bin/sh").c_str());
@@ -114,9 +115,10 @@ std::string build_initramfs(const BootSpec& spec, const std::string& boot_dir) {
   }
   write_file(r + "/init", init_script(spec.commands), 0755);
   std::string image = boot_dir + "/initramfs.cpio.gz";
-  run_checked({"sh", "-c", "cd \"$1\" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 > \"$2\"", "sh", r,
-               image},
-              "building the initramfs");
+  run_checked(
+      {"sh", "-c", "cd \"$1\" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 > \"$2\"", "sh",
+       r, image},
+      "building the initramfs");
   return image;
 }
 
@@ -166,7 +168,8 @@ struct Attempt {
 
 Attempt run_qemu(const BootSpec& spec, const std::string& accel, const std::string& image,
                  const std::string& dir) {
-  std::string console = dir + "/console.log", result = dir + "/result.out", qlog = dir + "/qemu.log";
+  std::string console = dir + "/console.log", result = dir + "/result.out",
+              qlog = dir + "/qemu.log";
   for (const auto& f : {console, result, qlog}) unlink(f.c_str());
   std::string append = "console=ttyS0 quiet panic=-1 tsc=unstable";
   if (!spec.extra_append.empty()) append += " " + spec.extra_append;
@@ -174,11 +177,32 @@ Attempt run_qemu(const BootSpec& spec, const std::string& accel, const std::stri
   // that live-patches its text (ftrace, when an fentry program attaches) was
   // seen to trip over a stale int3 in another vCPU ("Oops: int3").
   std::string accel_arg = accel == "tcg" ? "tcg,thread=single" : accel;
-  std::vector<std::string> argv = {find_qemu(), "-accel", accel_arg, "-m", std::to_string(spec.memory_mb),
-                                   "-smp", std::to_string(spec.smp), "-kernel", spec.vmlinuz, "-initrd",
-                                   image, "-append", append, "-nodefaults", "-no-user-config",
-                                   "-display", "none", "-monitor", "none", "-no-reboot", "-net", "none",
-                                   "-serial", "file:" + console, "-serial", "file:" + result};
+  std::vector<std::string> argv = {find_qemu(),
+                                   "-accel",
+                                   accel_arg,
+                                   "-m",
+                                   std::to_string(spec.memory_mb),
+                                   "-smp",
+                                   std::to_string(spec.smp),
+                                   "-kernel",
+                                   spec.vmlinuz,
+                                   "-initrd",
+                                   image,
+                                   "-append",
+                                   append,
+                                   "-nodefaults",
+                                   "-no-user-config",
+                                   "-display",
+                                   "none",
+                                   "-monitor",
+                                   "none",
+                                   "-no-reboot",
+                                   "-net",
+                                   "none",
+                                   "-serial",
+                                   "file:" + console,
+                                   "-serial",
+                                   "file:" + result};
   write_file(dir + "/qemu.cmdline", fmt::format("{}\n", fmt::join(argv, " ")));
   Attempt a;
   Child qemu;
@@ -227,11 +251,16 @@ const std::string& BootResult::output() const {
 
 std::string BootResult::describe() const {
   std::ostringstream s;
-  if (hung) s << "guest hung: killed after " << int(seconds) << " s";
-  else if (panicked) s << "guest panicked: " << panic_line;
-  else if (!completed) s << "guest ended without reporting an exit code";
-  else s << "guest exit code " << exit_code;
-  s << " (" << accel << ", " << fmt::format("{:.1f}", seconds) << " s, console " << console_log << ")";
+  if (hung)
+    s << "guest hung: killed after " << int(seconds) << " s";
+  else if (panicked)
+    s << "guest panicked: " << panic_line;
+  else if (!completed)
+    s << "guest ended without reporting an exit code";
+  else
+    s << "guest exit code " << exit_code;
+  s << " (" << accel << ", " << fmt::format("{:.1f}", seconds) << " s, console " << console_log
+    << ")";
   return s.str();
 }
 
@@ -358,9 +387,11 @@ ResultChannel parse_result_channel(const std::string& raw) {
       std::string v = line.substr(strlen(kExit));
       errno = 0;
       long code = std::strtol(v.c_str(), &end, 10);
-      if (end && end != v.c_str() && *end == '\0' && errno != ERANGE && code >= INT_MIN && code <= INT_MAX)
+      if (end && end != v.c_str() && *end == '\0' && errno != ERANGE && code >= INT_MIN &&
+          code <= INT_MAX)
         rc.exit_code = int(code);
-      else rc.problems.push_back("bad exit line '" + line + "'");
+      else
+        rc.problems.push_back("bad exit line '" + line + "'");
     } else if (in_block) {
       body += line;
     }
@@ -374,7 +405,8 @@ std::optional<std::string> find_panic(const std::string& console) {
   // Plain substring search: std::regex recursion ("...*" over a long guest
   // line) overflowed the stack on a 100 kB console line.
   static const char* const kMarks[] = {"Kernel panic - not syncing", "kernel BUG at",
-                                       "BUG: unable to handle", "Oops: ", "general protection fault"};
+                                       "BUG: unable to handle",
+                                       "Oops: ", "general protection fault"};
   std::istringstream s(console);
   std::string line;
   while (std::getline(s, line)) {
@@ -388,7 +420,8 @@ std::optional<std::string> find_panic(const std::string& console) {
 std::string tail_lines(const std::string& text, size_t lines) { return tail_of(text, lines); }
 
 BootResult boot(const BootSpec& spec) {
-  if (spec.vmlinuz.empty() || !exists(spec.vmlinuz)) throw usage_error("kernel image not found: " + spec.vmlinuz);
+  if (spec.vmlinuz.empty() || !exists(spec.vmlinuz))
+    throw usage_error("kernel image not found: " + spec.vmlinuz);
   if (spec.smp < 1 || spec.memory_mb < 128 || spec.timeout_s < 1)
     throw usage_error("bad VM settings (smp >= 1, memory >= 128 MiB, timeout >= 1 s)");
   find_qemu();
@@ -407,14 +440,16 @@ BootResult boot(const BootSpec& spec) {
     accel = kvm_usable(&why) ? "kvm" : "tcg";
     if (accel == "tcg") log::debug("vm: not using KVM: {}", why);
   }
-  if (accel != "kvm" && accel != "tcg") throw usage_error("accel must be auto, kvm or tcg, not '" + accel + "'");
-  log::info("vm: booting {} ({}, {} CPUs, {} MiB, timeout {} s) in {}", spec.vmlinuz, accel, spec.smp,
-            spec.memory_mb, spec.timeout_s, res.boot_dir);
+  if (accel != "kvm" && accel != "tcg")
+    throw usage_error("accel must be auto, kvm or tcg, not '" + accel + "'");
+  log::info("vm: booting {} ({}, {} CPUs, {} MiB, timeout {} s) in {}", spec.vmlinuz, accel,
+            spec.smp, spec.memory_mb, spec.timeout_s, res.boot_dir);
   Attempt a = run_qemu(spec, accel, image, res.boot_dir);
   if (a.kvm_error) {
     if (spec.accel == "kvm") {
       unlink(image.c_str());
-      throw Unavailable("QEMU with KVM failed: " + *a.kvm_error, "use accel tcg (LOCKSCOPE_VM_ACCEL=tcg)");
+      throw Unavailable("QEMU with KVM failed: " + *a.kvm_error,
+                        "use accel tcg (LOCKSCOPE_VM_ACCEL=tcg)");
     }
     mark_kvm_broken(*a.kvm_error);
     accel = "tcg";
@@ -442,7 +477,8 @@ BootResult boot(const BootSpec& spec) {
     write_file(res.boot_dir + "/result-" + name, data);
   }
   if (a.exited && a.status != 0 && !res.completed)
-    log::warn("vm: QEMU exited with {}: {}", a.status, tail_of(read_file(res.boot_dir + "/qemu.log"), 3));
+    log::warn("vm: QEMU exited with {}: {}", a.status,
+              tail_of(read_file(res.boot_dir + "/qemu.log"), 3));
   if (res.completed && !ch.problems.empty())
     log::warn("vm: result channel: {}", fmt::join(ch.problems, "; "));
   if (!res.completed || res.hung || res.panicked)
@@ -456,8 +492,9 @@ TestWorkqueueRun run_test_workqueue(BootSpec base, const std::string& ko_path, u
                                     unsigned nr_threads) {
   base.files.push_back({ko_path, "/lib/modules/test_workqueue.ko"});
   // The module returns -EAGAIN on purpose once it has printed its rows.
-  base.commands.push_back(fmt::format(
-      "insmod /lib/modules/test_workqueue.ko wq_items={} nr_threads={} || true", wq_items, nr_threads));
+  base.commands.push_back(
+      fmt::format("insmod /lib/modules/test_workqueue.ko wq_items={} nr_threads={} || true",
+                  wq_items, nr_threads));
   TestWorkqueueRun run;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (attempt == 1) base.boot_dir.clear();

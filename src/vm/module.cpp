@@ -34,7 +34,8 @@ std::string test_workqueue_source() {
   std::string dir = cache_dir() + "/src/" + pkg;
   std::string out = dir + "/test_workqueue.c";
   std::string deb = fetch_package(pkg);
-  if (exists(out) && exists(dir + "/source.deb") && read_file(dir + "/source.deb") == deb) return out;
+  if (exists(out) && exists(dir + "/source.deb") && read_file(dir + "/source.deb") == deb)
+    return out;
   make_dirs(dir);
   std::string tarball = "./usr/src/" + pkg + ".tar.xz";
   std::string member = pkg + "/lib/test_workqueue.c";
@@ -58,10 +59,11 @@ std::string chroot_root() {
   log::info("vm: creating the module build chroot (debootstrap trixie, about 1-2 minutes)");
   remove_tree(root);
   TempDir tmp(cache_dir() + "/chroot", ".debootstrap-");
-  RunResult r = run({"debootstrap", "--variant=minbase", std::string("--include=") + kChrootPackages,
-                     "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg", "trixie", tmp.path(),
-                     mirror_uri()},
-                    {"", "", 1800});
+  RunResult r =
+      run({"debootstrap", "--variant=minbase", std::string("--include=") + kChrootPackages,
+           "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg", "trixie", tmp.path(),
+           mirror_uri()},
+          {"", "", 1800});
   if (r.status != 0) {
     // debootstrap may leave its own mounts behind when it fails.
     for (const char* m : {"/proc", "/sys", "/dev/pts", "/dev"})
@@ -81,7 +83,8 @@ class BindMount {
   BindMount(const std::string& src, const std::string& dst) : dst_(dst) {
     make_dirs(dst);
     if (mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0)
-      throw Error(kExitUnsupported, "bind mount " + src + " on " + dst + " failed: " + strerror(errno),
+      throw Error(kExitUnsupported,
+                  "bind mount " + src + " on " + dst + " failed: " + strerror(errno),
                   "building test_workqueue.ko needs root");
   }
   ~BindMount() {
@@ -98,8 +101,9 @@ void unpack_headers(const std::string& root, const Kernel& k) {
   std::string stamp = root + "/.lockscope-headers-" + k.release;
   if (exists(stamp)) return;
   log::info("vm: unpacking headers and kbuild for {}", k.release);
-  for (const std::string& pkg : {"linux-headers-" + k.release, "linux-headers-" + k.version + "-common",
-                                 "linux-kbuild-" + k.version}) {
+  for (const std::string& pkg :
+       {"linux-headers-" + k.release, "linux-headers-" + k.version + "-common",
+        "linux-kbuild-" + k.version}) {
     std::string deb = fetch_package(pkg);
     run_checked({"dpkg-deb", "-x", deb, root}, "unpacking " + pkg);
   }
@@ -116,7 +120,8 @@ std::string build_test_workqueue(const Kernel& k) {
   std::string out_dir = cache_dir() + "/modules/" + k.release;
   std::string ko = out_dir + "/test_workqueue.ko";
   std::string src = test_workqueue_source();
-  if (exists(ko) && exists(out_dir + "/source.c") && read_file(out_dir + "/source.c") == read_file(src)) {
+  if (exists(ko) && exists(out_dir + "/source.c") &&
+      read_file(out_dir + "/source.c") == read_file(src)) {
     log::info("vm: test_workqueue.ko for {} (cached)", k.release);
     return ko;
   }
@@ -135,9 +140,10 @@ std::string build_test_workqueue(const Kernel& k) {
                        "M=" + build_rel, "modules"},
                       {"", "", 900});
     if (r.status != 0 || !exists(build + "/test_workqueue.ko"))
-      throw Error(kExitUnsupported, "building test_workqueue.ko for " + k.release + " failed: " +
-                                        tail_of(r.output, 6),
-                  "the kernel's headers may not match; try another version");
+      throw Error(
+          kExitUnsupported,
+          "building test_workqueue.ko for " + k.release + " failed: " + tail_of(r.output, 6),
+          "the kernel's headers may not match; try another version");
   }
   make_dirs(out_dir);
   write_file(out_dir + "/source.c", read_file(src));

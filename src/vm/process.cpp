@@ -91,8 +91,10 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opt) {
       int n = poll(&p, 1, 200);
       if (n > 0) {
         ssize_t got = read(fds[0], buf, sizeof buf);
-        if (got > 0) r.output.append(buf, size_t(got));
-        else if (got == 0) eof = true;
+        if (got > 0)
+          r.output.append(buf, size_t(got));
+        else if (got == 0)
+          eof = true;
       }
     } else {
       usleep(50 * 1000);
@@ -105,7 +107,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opt) {
       while ((got = read(fds[0], buf, sizeof buf)) > 0) r.output.append(buf, size_t(got));
       eof = true;
     }
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bool timeout = opt.timeout_s > 0 && elapsed > opt.timeout_s;
     if (!exited && (timeout || stop_requested())) {
       kill(-pid, SIGKILL);
@@ -127,7 +130,8 @@ std::string run_checked(const std::vector<std::string>& argv, const std::string&
   RunResult r = run(argv, opt);
   if (r.status != 0 || r.timed_out)
     throw Error(kExitUnsupported,
-                what + " failed (" + argv[0] + (r.timed_out ? " timed out" : " exit " + std::to_string(r.status)) +
+                what + " failed (" + argv[0] +
+                    (r.timed_out ? " timed out" : " exit " + std::to_string(r.status)) +
                     "): " + tail_of(r.output, 6),
                 "run with -vv to see the commands");
   return r.output;

@@ -18,9 +18,9 @@ struct RunOptions {
 };
 
 struct RunResult {
-  int status = -1;      // exit code; 128+signal when killed
+  int status = -1;  // exit code; 128+signal when killed
   bool timed_out = false;
-  std::string output;   // stdout (unless redirected) + stderr
+  std::string output;  // stdout (unless redirected) + stderr
 };
 
 RunResult run(const std::vector<std::string>& argv, const RunOptions& opt = {});

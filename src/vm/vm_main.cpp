@@ -57,27 +57,40 @@ int run(int argc, char** argv) {
     if (a == "--") {
       command.assign(args.begin() + long(i) + 1, args.end());
       break;
-    } else if (a == "-v") verbosity = 1;
-    else if (a == "-vv") verbosity = 2;
-    else if (a == "-q") verbosity = 0;
-    else if (a == "--binary") spec.lockscope_binary = value();
-    else if (a == "--module") with_module = true;
+    } else if (a == "-v")
+      verbosity = 1;
+    else if (a == "-vv")
+      verbosity = 2;
+    else if (a == "-q")
+      verbosity = 0;
+    else if (a == "--binary")
+      spec.lockscope_binary = value();
+    else if (a == "--module")
+      with_module = true;
     else if (a == "--file") {
       std::string v = value();
       auto colon = v.find(':');
       if (colon == std::string::npos) throw usage_error("--file needs HOST:GUEST");
       spec.files.push_back({v.substr(0, colon), v.substr(colon + 1)});
-    } else if (a == "--smp") spec.smp = to_int(value(), "--smp");
-    else if (a == "--mem") spec.memory_mb = to_int(value(), "--mem");
-    else if (a == "--timeout") spec.timeout_s = to_int(value(), "--timeout");
-    else if (a == "--accel") spec.accel = value();
-    else if (a == "--items") items = unsigned(to_int(value(), "--items"));
-    else if (a == "--threads") threads = unsigned(to_int(value(), "--threads"));
+    } else if (a == "--smp")
+      spec.smp = to_int(value(), "--smp");
+    else if (a == "--mem")
+      spec.memory_mb = to_int(value(), "--mem");
+    else if (a == "--timeout")
+      spec.timeout_s = to_int(value(), "--timeout");
+    else if (a == "--accel")
+      spec.accel = value();
+    else if (a == "--items")
+      items = unsigned(to_int(value(), "--items"));
+    else if (a == "--threads")
+      threads = unsigned(to_int(value(), "--threads"));
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return kExitOk;
-    } else if (!a.empty() && a[0] == '-') throw usage_error("unknown option " + a, kUsage);
-    else rest.push_back(a);
+    } else if (!a.empty() && a[0] == '-')
+      throw usage_error("unknown option " + a, kUsage);
+    else
+      rest.push_back(a);
   }
   log::init(verbosity);
   install_stop_handlers();
@@ -101,14 +114,16 @@ int run(int argc, char** argv) {
   if (sub == "twq") {
     auto r = vm::run_test_workqueue(spec, vm::build_test_workqueue(k), items, threads);
     for (const auto& row : r.rows)
-      std::printf("%-12s %12.0f items/s  p50=%.0f p90=%.0f p95=%.0f ns\n", row.scope.c_str(), row.items_per_sec,
-                  row.p50_ns, row.p90_ns, row.p95_ns);
-    std::fprintf(stderr, "%s%s\n", r.boot.describe().c_str(), r.retried ? " (after one retry)" : "");
+      std::printf("%-12s %12.0f items/s  p50=%.0f p90=%.0f p95=%.0f ns\n", row.scope.c_str(),
+                  row.items_per_sec, row.p50_ns, row.p90_ns, row.p95_ns);
+    std::fprintf(stderr, "%s%s\n", r.boot.describe().c_str(),
+                 r.retried ? " (after one retry)" : "");
     return r.rows.empty() ? kExitInconclusive : kExitOk;
   }
   if (sub != "run") throw usage_error("unknown subcommand " + sub, kUsage);
   if (command.empty()) throw usage_error("run needs -- COMMAND", kUsage);
-  if (with_module) spec.files.push_back({vm::build_test_workqueue(k), "/lib/modules/test_workqueue.ko"});
+  if (with_module)
+    spec.files.push_back({vm::build_test_workqueue(k), "/lib/modules/test_workqueue.ko"});
   std::string line;
   for (const auto& w : command) line += (line.empty() ? "" : " ") + w;
   spec.commands.push_back(line);

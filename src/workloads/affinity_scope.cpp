@@ -25,8 +25,9 @@ std::string trim(std::string s) {
 std::string read_scope(const std::string& path) {
   std::ifstream in(path);
   if (!in)
-    throw unsupported("cannot read " + path + ": " + std::strerror(errno),
-                      "this kernel has no workqueue affinity scopes (Linux 6.5+), or sysfs is not mounted");
+    throw unsupported(
+        "cannot read " + path + ": " + std::strerror(errno),
+        "this kernel has no workqueue affinity scopes (Linux 6.5+), or sysfs is not mounted");
   std::stringstream ss;
   ss << in.rdbuf();
   return trim(ss.str());

@@ -43,8 +43,7 @@ std::vector<std::string> parse_scope_list(const std::string& text) {
     }
   }
   flush();
-  if (out.empty())
-    throw usage_error("empty --scope list", "valid scopes: " + valid + " (or all)");
+  if (out.empty()) throw usage_error("empty --scope list", "valid scopes: " + valid + " (or all)");
   return out;
 }
 
@@ -164,9 +163,9 @@ std::string group_thousands(uint64_t v) {
 
 std::string render_bench_table(const std::vector<ScopeSummary>& rows) {
   static const char* kLat[] = {"p50", "p90", "p95", "p99"};
-  std::string s = fmt::format("{:<14}  {:>12}  {:>10}  {:>10}  {:>10}  {:>10}  {:>4}\n",
-                              "affinity_scope", "items/s", "p50 (ns)", "p90 (ns)", "p95 (ns)",
-                              "p99 (ns)", "runs");
+  std::string s =
+      fmt::format("{:<14}  {:>12}  {:>10}  {:>10}  {:>10}  {:>10}  {:>4}\n", "affinity_scope",
+                  "items/s", "p50 (ns)", "p90 (ns)", "p95 (ns)", "p99 (ns)", "runs");
   s += fmt::format("{:-<14}  {:->12}  {:->10}  {:->10}  {:->10}  {:->10}  {:->4}\n", "", "", "", "",
                    "", "", "");
   bool medians = false;

@@ -189,8 +189,7 @@ class PtyWorkload final : public Workload {
 
     for (auto& p : per)
       if (p.error) std::rethrow_exception(p.error);
-    if (stop_requested())
-      throw Error(kExitInconclusive, interrupted_message("the pty workload"));
+    if (stop_requested()) throw Error(kExitInconclusive, interrupted_message("the pty workload"));
 
     WorkloadResult r;
     r.name = "pty";
@@ -203,7 +202,8 @@ class PtyWorkload final : public Workload {
     }
     r.duration_s = double(t_end - t_start) / 1e9;
     r.items_per_sec = r.duration_s > 0 ? double(r.items) / r.duration_s : 0;
-    for (auto [key, p] : {std::pair<const char*, double>{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}})
+    for (auto [key, p] :
+         {std::pair<const char*, double>{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}})
       r.latency_ns[key] = all.percentile(p);
     r.latency = std::move(all);
     log::debug("pty: scope {} threads {} items {} in {:.3f} s", scope, n, r.items, r.duration_s);

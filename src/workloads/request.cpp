@@ -58,7 +58,8 @@ PreparedWorkload prepare_workload(const WorkloadRequest& r) {
       if (probe.try_set(s))
         pw.plan.scopes.push_back(s);
       else
-        std::fprintf(stderr, "lockscope: affinity scope '%s' is not supported by this kernel; skipped\n",
+        std::fprintf(stderr,
+                     "lockscope: affinity scope '%s' is not supported by this kernel; skipped\n",
                      s.c_str());
     }
     probe.restore();

@@ -67,11 +67,13 @@ class TestWorkqueueWorkload final : public Workload {
     const std::string& p = opts_.module_path;
     if (exists(p)) return;
     if (explicit_path_)
-      throw usage_error("test_workqueue module not found: " + p,
-                        "give the path of a test_workqueue.ko built for kernel " + kernel_release());
+      throw usage_error(
+          "test_workqueue module not found: " + p,
+          "give the path of a test_workqueue.ko built for kernel " + kernel_release());
     throw unsupported("test_workqueue module not found: " + p,
                       "this kernel does not ship lib/test_workqueue (CONFIG_TEST_WORKQUEUE); "
-                      "build it for " + kernel_release() +
+                      "build it for " +
+                          kernel_release() +
                           " and pass --workload test_workqueue=PATH.ko, or use --workload pty");
   }
 
@@ -91,7 +93,9 @@ class TestWorkqueueWorkload final : public Workload {
 
     std::string params;
     if (opts_.items) params += "wq_items=" + std::to_string(opts_.items);
-    if (opts_.threads) params += (params.empty() ? "" : " ") + std::string("nr_threads=") + std::to_string(opts_.threads);
+    if (opts_.threads)
+      params +=
+          (params.empty() ? "" : " ") + std::string("nr_threads=") + std::to_string(opts_.threads);
     int flags = 0;
     if (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz"))
       flags |= MODULE_INIT_COMPRESSED_FILE;
@@ -123,8 +127,7 @@ class TestWorkqueueWorkload final : public Workload {
       throw Error(kExitInconclusive, "test_workqueue (" + path + ") printed no result rows",
                   "check the kernel log (dmesg) for the module's messages and run again");
     std::vector<WorkloadResult> out;
-    const uint64_t total =
-        opts_.items && opts_.threads ? opts_.items * opts_.threads : opts_.items;
+    const uint64_t total = opts_.items && opts_.threads ? opts_.items * opts_.threads : opts_.items;
     for (const auto& r : rows) out.push_back(to_workload_result(r, opts_.threads, total));
     return out;
   }
@@ -136,18 +139,17 @@ class TestWorkqueueWorkload final : public Workload {
       case EPERM:
       case EKEYREJECTED:
       case ENOKEY:
-        return unsupported(what, "the kernel refuses this module (lockdown or module signature "
-                                 "enforcement); use a kernel that allows loading it");
+        return unsupported(what,
+                           "the kernel refuses this module (lockdown or module signature "
+                           "enforcement); use a kernel that allows loading it");
       case EEXIST:
         return unsupported(what, "test_workqueue is already loaded: rmmod test_workqueue");
       case ENOEXEC:
       case EINVAL:
         return usage_error(what, "the file is not a module for kernel " + kernel_release() +
                                      " (or a parameter is unknown to it)");
-      case ENOSYS:
-        return unsupported(what, "this kernel has no loadable module support");
-      default:
-        return unsupported(what);
+      case ENOSYS: return unsupported(what, "this kernel has no loadable module support");
+      default: return unsupported(what);
     }
   }
 
@@ -173,8 +175,8 @@ std::string kmsg_records_to_text(const std::string& raw) {
     std::string msg = semi == std::string::npos ? line : line.substr(semi + 1);
     // /dev/kmsg escapes control characters as \xNN (the module's rows hold tabs).
     for (size_t i = 0; i < msg.size(); ++i) {
-      if (msg[i] == '\\' && i + 3 < msg.size() && msg[i + 1] == 'x' && std::isxdigit((unsigned char)msg[i + 2]) &&
-          std::isxdigit((unsigned char)msg[i + 3])) {
+      if (msg[i] == '\\' && i + 3 < msg.size() && msg[i + 1] == 'x' &&
+          std::isxdigit((unsigned char)msg[i + 2]) && std::isxdigit((unsigned char)msg[i + 3])) {
         out += char(std::stoi(msg.substr(i + 2, 2), nullptr, 16));
         i += 3;
       } else {

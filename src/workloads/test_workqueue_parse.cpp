@@ -11,7 +11,8 @@
 namespace lockscope {
 
 const std::vector<std::string>& test_workqueue_scopes() {
-  static const std::vector<std::string> s = {"cpu", "smt", "cache_shard", "cache", "numa", "system"};
+  static const std::vector<std::string> s = {"cpu",   "smt",  "cache_shard",
+                                             "cache", "numa", "system"};
   return s;
 }
 

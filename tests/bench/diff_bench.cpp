@@ -60,7 +60,8 @@ void BM_DiffCompare(benchmark::State& state) {
   size_t rows = 0;
   for (auto _ : state) {
     diff::Report r = diff::compare(base, cand, diff::Options{});
-    diff::apply_gate(r, {diff::parse_gate("metric_7_ns.p95 <= -5%"), diff::parse_gate("tput >= +5%")});
+    diff::apply_gate(r,
+                     {diff::parse_gate("metric_7_ns.p95 <= -5%"), diff::parse_gate("tput >= +5%")});
     rows = r.rows.size();
     benchmark::DoNotOptimize(r);
   }

@@ -69,11 +69,14 @@ TEST(ConcurrencyHost, TwoRecordersAtOnceBothSeeTheLoad) {
   uint64_t hi = std::max(na, nb), lo = std::min(na, nb);
   EXPECT_LE(hi - lo, hi / 20 + 200) << "a=" << na << " b=" << nb;
   for (const json* p : {&pa, &pb})
-    EXPECT_EQ((*p)["runs"][0]["drops"].value("site_map_full", uint64_t(0)), 0u) << (*p)["runs"][0]["drops"];
-  std::printf("two recorders: %zu programs and %zu links attached while both ran; flush_to_ldisc a=%llu b=%llu "
-              "for %llu items\n",
-              progs_during, links_during, (unsigned long long)na, (unsigned long long)nb,
-              (unsigned long long)done.load());
+    EXPECT_EQ((*p)["runs"][0]["drops"].value("site_map_full", uint64_t(0)), 0u)
+        << (*p)["runs"][0]["drops"];
+  std::printf(
+      "two recorders: %zu programs and %zu links attached while both ran; flush_to_ldisc a=%llu "
+      "b=%llu "
+      "for %llu items\n",
+      progs_during, links_during, (unsigned long long)na, (unsigned long long)nb,
+      (unsigned long long)done.load());
   EXPECT_GE(progs_during, 2u);
 
   EXPECT_TRUE(left_behind(progs_before, lockscope_prog_ids).empty()) << "programs left behind";

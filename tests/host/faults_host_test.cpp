@@ -11,8 +11,8 @@
 //    inconclusive (exit 3).
 // `bench` interrupted by SIGINT/SIGTERM/SIGHUP restoring the affinity scope is
 // tested in bench_host_test.cpp (BenchSignal); not repeated here.
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -71,8 +71,8 @@ void pty_load(int threads, int items, std::atomic<uint64_t>* done) {
 struct KillPoint {
   const char* name;
   int sig;
-  int delay_ms;    // after fork; -1: once "recording with" was printed
-  bool under_load; // kill while a pty load runs
+  int delay_ms;     // after fork; -1: once "recording with" was printed
+  bool under_load;  // kill while a pty load runs
 };
 
 class RecordKilled : public FaultsHost, public ::testing::WithParamInterface<KillPoint> {};
@@ -122,16 +122,15 @@ TEST_P(RecordKilled, LeavesNothingInTheKernel) {
   unlink(out.c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Points, RecordKilled,
-    ::testing::Values(KillPoint{"kill_at_start", SIGKILL, 0, false},
-                      KillPoint{"kill_while_loading", SIGKILL, 150, false},
-                      KillPoint{"kill_once_attached", SIGKILL, -1, false},
-                      KillPoint{"kill_under_load", SIGKILL, -1, true},
-                      KillPoint{"int_while_loading", SIGINT, 150, false},
-                      KillPoint{"term_while_loading", SIGTERM, 150, false},
-                      KillPoint{"term_under_load", SIGTERM, -1, true}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Points, RecordKilled,
+                         ::testing::Values(KillPoint{"kill_at_start", SIGKILL, 0, false},
+                                           KillPoint{"kill_while_loading", SIGKILL, 150, false},
+                                           KillPoint{"kill_once_attached", SIGKILL, -1, false},
+                                           KillPoint{"kill_under_load", SIGKILL, -1, true},
+                                           KillPoint{"int_while_loading", SIGINT, 150, false},
+                                           KillPoint{"term_while_loading", SIGTERM, 150, false},
+                                           KillPoint{"term_under_load", SIGTERM, -1, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(FaultsHost, UnwritableOutputDirectoryIsExit2) {
   // Root may write anywhere by permission bits, so use a read-only mount.

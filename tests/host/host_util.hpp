@@ -80,7 +80,9 @@ inline std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
+inline nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_text(path));
+}
 
 // A running `lockscope SUBCOMMAND ARGS...`; stdout goes to `stdout_path`
 // (default /dev/null), stderr is collected.
@@ -96,7 +98,8 @@ class LockscopeProcess {
       int out = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(out, STDOUT_FILENO);
       close(err[0]);
-      std::vector<char*> argv{const_cast<char*>(LOCKSCOPE_BINARY), const_cast<char*>(subcommand.c_str())};
+      std::vector<char*> argv{const_cast<char*>(LOCKSCOPE_BINARY),
+                              const_cast<char*>(subcommand.c_str())};
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
       execv(LOCKSCOPE_BINARY, argv.data());

@@ -4,10 +4,10 @@
 // item on events_unbound), the profile it writes, and clean detach after a
 // normal end, SIGINT and SIGTERM (no lockscope program left in the kernel).
 #include <bpf/bpf.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,7 +49,8 @@ class RecordHost : public ::testing::Test {
       if (after.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    for (uint32_t id : after) EXPECT_TRUE(before_.count(id)) << "program id " << id << " left behind";
+    for (uint32_t id : after)
+      EXPECT_TRUE(before_.count(id)) << "program id " << id << " left behind";
   }
   std::set<uint32_t> before_;
 };
@@ -86,7 +87,8 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
     EXPECT_EQ(h.get<std::string>().rfind(raw ? "raw_tp/" : "tp_btf/", 0), 0u) << h;
   const json& m = p["runs"][0]["metrics"];
   // Function-hook metrics are listed as unavailable, with the reason.
-  for (const char* name : {"pool_lock_hold_ns", "wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock"}) {
+  for (const char* name :
+       {"pool_lock_hold_ns", "wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock"}) {
     ASSERT_TRUE(m.contains(name)) << name;
     EXPECT_EQ(m[name]["status"], "unavailable") << name;
     EXPECT_FALSE(m[name]["reason"].get<std::string>().empty()) << name;
@@ -101,8 +103,8 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
     EXPECT_EQ(s["detail"], "events_unbound");
     EXPECT_GE(s["count"].get<uint64_t>(), 6000u);
     double p50 = s["histogram"]["p50"].get<double>();
-    EXPECT_GT(p50, 100.0);   // > 100 ns: not zero
-    EXPECT_LT(p50, 1e8);     // < 100 ms: not hours
+    EXPECT_GT(p50, 100.0);  // > 100 ns: not zero
+    EXPECT_LT(p50, 1e8);    // < 100 ms: not hours
   }
   EXPECT_TRUE(found) << q["by_site"].dump();
   EXPECT_GE(p["runs"][0]["counters"]["wq_queued"].get<uint64_t>(), 6000u);
@@ -112,7 +114,9 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Flavours, RecordTracepoints, ::testing::Values(false, true),
-                         [](const auto& info) { return std::string(info.param ? "raw_tp" : "tp_btf"); });
+                         [](const auto& info) {
+                           return std::string(info.param ? "raw_tp" : "tp_btf");
+                         });
 
 TEST_F(RecordHost, DetachesAfterNormalEnd) {
   std::string out = tmp_path("normal.json");

@@ -58,8 +58,8 @@ int run_binary(const std::string& args, std::string* err) {
 TEST(AbSchedule, InterleavesBaselineAndCandidate) {
   auto s = ab::schedule(3);
   ASSERT_EQ(s.size(), 6u);
-  const ab::Side want[] = {ab::Side::kBaseline, ab::Side::kCandidate, ab::Side::kBaseline,
-                           ab::Side::kCandidate, ab::Side::kBaseline, ab::Side::kCandidate};
+  const ab::Side want[] = {ab::Side::kBaseline,  ab::Side::kCandidate, ab::Side::kBaseline,
+                           ab::Side::kCandidate, ab::Side::kBaseline,  ab::Side::kCandidate};
   for (size_t i = 0; i < s.size(); ++i) {
     EXPECT_EQ(s[i].number, int(i));
     EXPECT_EQ(s[i].side, want[i]) << i;
@@ -74,21 +74,24 @@ TEST(AbGuestCommand, TestWorkqueueAndPty) {
   o.items = 1000;
   o.threads = 2;
   EXPECT_EQ(ab::guest_command(o, "baseline"),
-            "lockscope record --workload test_workqueue=/lib/modules/test_workqueue.ko --scope all --runs 1 "
+            "lockscope record --workload test_workqueue=/lib/modules/test_workqueue.ko --scope all "
+            "--runs 1 "
             "--items 1000 --threads 2 --label baseline -o $RESULTS/profile.json");
   o.workload = "pty";
   o.scope = "cache,system";
   o.threads = ab::kUnset;
   EXPECT_EQ(ab::guest_command(o, "candidate"),
-            "mkdir -p /dev/pts; mount -t devpts devpts /dev/pts 2>/dev/null || true; lockscope record --workload pty --scope cache,system --runs 1 --items 1000 --label candidate "
+            "mkdir -p /dev/pts; mount -t devpts devpts /dev/pts 2>/dev/null || true; lockscope "
+            "record --workload pty --scope cache,system --runs 1 --items 1000 --label candidate "
             "-o $RESULTS/profile.json");
 }
 
 TEST(AbSufficiency, NeedsTwoUsableBootsPerSide) {
   using ab::Side;
-  std::vector<ab::BootOutcome> v = {outcome(Side::kBaseline, 0, true), outcome(Side::kCandidate, 0, true),
-                                    outcome(Side::kBaseline, 1, true), outcome(Side::kCandidate, 1, false),
-                                    outcome(Side::kBaseline, 2, true), outcome(Side::kCandidate, 2, false)};
+  std::vector<ab::BootOutcome> v = {
+      outcome(Side::kBaseline, 0, true), outcome(Side::kCandidate, 0, true),
+      outcome(Side::kBaseline, 1, true), outcome(Side::kCandidate, 1, false),
+      outcome(Side::kBaseline, 2, true), outcome(Side::kCandidate, 2, false)};
   auto s = ab::sufficiency(v);
   EXPECT_EQ(s.baseline, 3);
   EXPECT_EQ(s.candidate, 1);
@@ -112,13 +115,15 @@ TEST(AbDescribe, LeftOutBootNamesReasonAndConsole) {
   b.console = "d/boots/004-candidate/console.log";
   b.seconds = 600;
   EXPECT_EQ(ab::describe(b, 10),
-            "boot 4/10 candidate 7.3.4+deb13-cloud-amd64: LEFT OUT: hung: killed at the timeout after 600 s "
+            "boot 4/10 candidate 7.3.4+deb13-cloud-amd64: LEFT OUT: hung: killed at the timeout "
+            "after 600 s "
             "(600 s, console d/boots/004-candidate/console.log)");
   b.ok = true;
   b.retried = true;
   b.reason.clear();
   EXPECT_EQ(ab::describe(b, 10),
-            "boot 4/10 candidate 7.3.4+deb13-cloud-amd64: ok (after one retry: the first boot printed no rows) "
+            "boot 4/10 candidate 7.3.4+deb13-cloud-amd64: ok (after one retry: the first boot "
+            "printed no rows) "
             "(600 s)");
 }
 
@@ -185,10 +190,12 @@ TEST(AbCli, BadArgumentsExitTwoBeforeBooting) {
 TEST(KmsgRecords, EscapedTabsAreDecodedSoRowsParse) {
   // /dev/kmsg escapes control characters; test_workqueue separates fields with tabs.
   std::string raw =
-      "6,812,16767048,-;test_workqueue:   cpu              4334 items/sec\\x09p50=26430\\x09p90=53530\\x09"
+      "6,812,16767048,-;test_workqueue:   cpu              4334 "
+      "items/sec\\x09p50=26430\\x09p90=53530\\x09"
       "p95=124290 ns\n"
       " SUBSYSTEM=none\n"
-      "6,813,17198406,-;test_workqueue:   smt              4751 items/sec\\x09p50=25460\\x09p90=45120\\x09"
+      "6,813,17198406,-;test_workqueue:   smt              4751 "
+      "items/sec\\x09p50=25460\\x09p90=45120\\x09"
       "p95=85420 ns\n";
   std::string text = kmsg_records_to_text(raw);
   EXPECT_EQ(text.find("\\x09"), std::string::npos) << text;

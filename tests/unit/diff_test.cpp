@@ -85,7 +85,8 @@ TEST(GateParse, FileWithComments) {
 
 // ---- comparison and gate -----------------------------------------------------
 
-Report fixture_report(const std::vector<std::string>& gates, const std::string& cand = "cand.json") {
+Report fixture_report(const std::vector<std::string>& gates,
+                      const std::string& cand = "cand.json") {
   std::vector<GateExpr> g;
   std::vector<std::string> keys;
   for (const auto& s : gates) {
@@ -130,7 +131,8 @@ TEST(Diff, GatePassesOnTheContendedScope) {
 TEST(Diff, RegressionNeedsTheCiBeyondTheMarginAndSignificance) {
   // Swapped sides: the "candidate" lost ~20% throughput.
   std::vector<GateExpr> g = {parse_gate("tput[cache] >= -5%")};
-  Report r = compare(load_side(kData + "cand.json"), load_side(kData + "base.json"), Options{}, {"tput"});
+  Report r =
+      compare(load_side(kData + "cand.json"), load_side(kData + "base.json"), Options{}, {"tput"});
   apply_gate(r, g);
   ASSERT_EQ(r.checks.size(), 1u);
   EXPECT_EQ(r.checks[0].outcome, Outcome::kRegression) << r.checks[0].reason;
@@ -219,7 +221,9 @@ const std::vector<std::string> kGoldenGate = {"tput[cache] >= +5%", "pool_lock_h
                                               "wakeups_under_pool_lock.share <= 0.01"};
 
 TEST(DiffGolden, Text) { expect_golden(render_text(fixture_report(kGoldenGate)), "golden.txt"); }
-TEST(DiffGolden, Markdown) { expect_golden(render_markdown(fixture_report(kGoldenGate)), "golden.md"); }
+TEST(DiffGolden, Markdown) {
+  expect_golden(render_markdown(fixture_report(kGoldenGate)), "golden.md");
+}
 
 TEST(DiffJson, MachineReadable) {
   std::string j = render_json(fixture_report(kGoldenGate));

@@ -69,10 +69,16 @@ TEST(Histogram, MergeEqualsAddingAll) {
 
 TEST(Histogram, MergeBpfSumsPerCpuCopies) {
   static ls_hist cpu0{}, cpu1{};
-  cpu0.count = 2; cpu0.sum = 300; cpu0.min = 100; cpu0.max = 200;
+  cpu0.count = 2;
+  cpu0.sum = 300;
+  cpu0.min = 100;
+  cpu0.max = 200;
   cpu0.buckets[Histogram::index_of(100)] = 1;
   cpu0.buckets[Histogram::index_of(200)] = 1;
-  cpu1.count = 1; cpu1.sum = 50; cpu1.min = 50; cpu1.max = 50;
+  cpu1.count = 1;
+  cpu1.sum = 50;
+  cpu1.min = 50;
+  cpu1.max = 50;
   cpu1.buckets[Histogram::index_of(50)] = 1;
   Histogram h;
   h.merge_bpf(cpu0);

@@ -64,8 +64,10 @@ std::vector<std::string> lines(const std::string& s) {
 std::string xml_problem(const std::string& x, std::map<std::string, int>* tag_count = nullptr) {
   std::vector<std::string> stack;
   size_t i = 0, roots = 0;
-  auto is_name = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                                     c == '_' || c == ':' || c == '.'; };
+  auto is_name = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
+           c == '.';
+  };
   auto check_text = [&](const std::string& t) -> std::string {
     for (size_t k = 0; k < t.size(); ++k) {
       if (t[k] == '<') return "'<' in text";
@@ -106,9 +108,11 @@ std::string xml_problem(const std::string& x, std::map<std::string, int>* tag_co
     i = gt + 1;
     if (!tag.empty() && tag[0] == '/') {
       std::string name = tag.substr(1);
-      while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+      while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back())))
+        name.pop_back();
       if (stack.empty() || stack.back() != name)
-        return "closing </" + name + "> does not match <" + (stack.empty() ? "" : stack.back()) + ">";
+        return "closing </" + name + "> does not match <" + (stack.empty() ? "" : stack.back()) +
+               ">";
       stack.pop_back();
       continue;
     }

@@ -39,8 +39,8 @@ std::string profile_head() { return R"({"schema":"lockscope.profile","version":1
 
 std::string one_hist_profile(const std::string& buckets, uint64_t count) {
   return profile_head() + R"("runs":[{"metrics":{"pool_lock_wait_ns":{"status":"ok","histogram":)" +
-         R"({"count":)" + std::to_string(count) + R"(,"sum":10,"min":1,"max":9,"buckets":)" + buckets +
-         "}}}}]}";
+         R"({"count":)" + std::to_string(count) + R"(,"sum":10,"min":1,"max":9,"buckets":)" +
+         buckets + "}}}}]}";
 }
 
 // Peak resident set of this process, in MiB (ru_maxrss is in KiB on Linux).
@@ -67,7 +67,8 @@ TEST(GateParser, TinyNumberIsAUsageErrorNotACrash) {
 }
 
 TEST(GateParser, CorpusCrashInputIsAUsageError) {
-  std::ifstream in(LOCKSCOPE_TEST_DATA "/../../fuzz/corpus/gate/crash-stod-out-of-range.txt", std::ios::binary);
+  std::ifstream in(LOCKSCOPE_TEST_DATA "/../../fuzz/corpus/gate/crash-stod-out-of-range.txt",
+                   std::ios::binary);
   ASSERT_TRUE(in) << "missing corpus file";
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(code_of([&] { lockscope::diff::parse_gate(text); }), 2);
@@ -80,7 +81,8 @@ TEST(GateParser, OrdinaryNumbersStillParse) {
   EXPECT_TRUE(g.relative);
   EXPECT_DOUBLE_EQ(g.threshold, 5.0);
   EXPECT_DOUBLE_EQ(lockscope::diff::parse_gate("p95 < 1234567890123").threshold, 1234567890123.0);
-  EXPECT_DOUBLE_EQ(lockscope::diff::parse_gate("wakeups_under_pool_lock.share <= 0.01").threshold, 0.01);
+  EXPECT_DOUBLE_EQ(lockscope::diff::parse_gate("wakeups_under_pool_lock.share <= 0.01").threshold,
+                   0.01);
 }
 
 TEST(GateParser, GarbageIsAUsageError) {
@@ -95,15 +97,23 @@ TEST(GateParser, GarbageIsAUsageError) {
 TEST(ProfileParser, MalformedInputsAreUsageErrors) {
   const std::string h = profile_head();
   for (std::string s : {
-           std::string(""), std::string("null"), std::string("[]"), std::string("\"x\""),
+           std::string(""),
+           std::string("null"),
+           std::string("[]"),
+           std::string("\"x\""),
            std::string(R"({"schema":"lockscope.profile"})"),
-           h + R"("runs":{}})", h + R"("runs":[1]})", h + R"("runs":[{"metrics":[]}]})",
+           h + R"("runs":{}})",
+           h + R"("runs":[1]})",
+           h + R"("runs":[{"metrics":[]}]})",
            h + R"("runs":[{"metrics":{"m":{"status":"ok","histogram":[]}}}]})",
            h + R"("runs":[{"metrics":{"m":{"status":"ok","by_site":[{"site":1}]}}}]})",
-           h + R"("runs":[{"counters":{"x":-1}}]})", h + R"("runs":[{"drops":{"x":1.5}}]})",
-           h + R"("runs":[{"duration_s":"1"}]})", h + R"("hooks":{"refused":[1]},"runs":[]})",
+           h + R"("runs":[{"counters":{"x":-1}}]})",
+           h + R"("runs":[{"drops":{"x":1.5}}]})",
+           h + R"("runs":[{"duration_s":"1"}]})",
+           h + R"("hooks":{"refused":[1]},"runs":[]})",
            h + R"("runs":[{"workload":{"name":"pty","items_per_sec":"fast"}}]})",
-           one_hist_profile("[[0,1],[1]]", 2), one_hist_profile("[[99999999,1]]", 1),
+           one_hist_profile("[[0,1],[1]]", 2),
+           one_hist_profile("[[99999999,1]]", 1),
            one_hist_profile("[[0,18446744073709551615],[1,1]]", 0),
            one_hist_profile("[[0,1]]", 5),
        })
@@ -124,8 +134,10 @@ TEST(ProfileParser, DuplicateBucketIndexIsRejected) {
   // Found by fuzz_profile's round trip: [[3,1],[3,1]] with count 2 was
   // accepted, but the histogram kept one of the two entries, so the profile
   // written back (report -f json) no longer loaded.
-  EXPECT_EQ(code_of([&] { lockscope::profile_from_json(one_hist_profile("[[3,1],[3,1]]", 2), "t"); }), 2);
-  EXPECT_EQ(code_of([&] { lockscope::profile_from_json(one_hist_profile("[[3,1],[4,1]]", 2), "t"); }), 0);
+  EXPECT_EQ(
+      code_of([&] { lockscope::profile_from_json(one_hist_profile("[[3,1],[3,1]]", 2), "t"); }), 2);
+  EXPECT_EQ(
+      code_of([&] { lockscope::profile_from_json(one_hist_profile("[[3,1],[4,1]]", 2), "t"); }), 0);
 }
 
 TEST(ProfileParser, DeepNestingIsRejectedQuickly) {
@@ -194,8 +206,8 @@ TEST(TestWorkqueueParser, HugeNumbersDoNotThrow) {
 TEST(TestWorkqueueParser, VeryLongLinesDoNotOverflowTheStack) {
   // std::regex matches recursively: a long run of whitespace in one line
   // must not exhaust the stack.
-  std::string log = "test_workqueue:" + std::string(1 << 20, ' ') + "cpu 1 items/sec p50=1 p90=1 p95=1 ns\n" +
-                    std::string(1 << 20, 'x') + "\n" +
+  std::string log = "test_workqueue:" + std::string(1 << 20, ' ') +
+                    "cpu 1 items/sec p50=1 p90=1 p95=1 ns\n" + std::string(1 << 20, 'x') + "\n" +
                     "test_workqueue:   cpu 5 items/sec p50=1 p90=2 p95=3 ns\n";
   std::vector<lockscope::TestWorkqueueRow> rows;
   ASSERT_NO_THROW(rows = lockscope::parse_test_workqueue(log));
@@ -206,10 +218,11 @@ TEST(TestWorkqueueParser, VeryLongLinesDoNotOverflowTheStack) {
 // ---------------------------------------------------------------- result channel
 
 TEST(ResultChannelParser, HostileInputsReportProblems) {
-  for (std::string s : {std::string(""), std::string("LOCKSCOPE-EXIT 99999999999999999999\n"),
-                        std::string("LOCKSCOPE-FILE-BEGIN \n====\nLOCKSCOPE-FILE-END \n"),
-                        std::string("LOCKSCOPE-FILE-END x\nLOCKSCOPE-FILE-BEGIN x\n"),
-                        std::string(1 << 20, '\n'), std::string("LOCKSCOPE-FILE-BEGIN a\n") + std::string(1 << 20, 'A')}) {
+  for (std::string s :
+       {std::string(""), std::string("LOCKSCOPE-EXIT 99999999999999999999\n"),
+        std::string("LOCKSCOPE-FILE-BEGIN \n====\nLOCKSCOPE-FILE-END \n"),
+        std::string("LOCKSCOPE-FILE-END x\nLOCKSCOPE-FILE-BEGIN x\n"), std::string(1 << 20, '\n'),
+        std::string("LOCKSCOPE-FILE-BEGIN a\n") + std::string(1 << 20, 'A')}) {
     lockscope::vm::ResultChannel rc;
     ASSERT_NO_THROW(rc = lockscope::vm::parse_result_channel(s));
     EXPECT_FALSE(rc.problems.empty()) << s.substr(0, 40);

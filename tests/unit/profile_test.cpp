@@ -76,7 +76,8 @@ TEST(Profile, RoundTripKeepsEverything) {
   EXPECT_EQ(r.boot, 3);
   ASSERT_TRUE(r.workload);
   EXPECT_EQ(r.workload->latency, p.runs[0].workload->latency);
-  EXPECT_EQ(*r.metrics.at(metric::kPoolLockHold).hist, *p.runs[0].metrics.at(metric::kPoolLockHold).hist);
+  EXPECT_EQ(*r.metrics.at(metric::kPoolLockHold).hist,
+            *p.runs[0].metrics.at(metric::kPoolLockHold).hist);
   EXPECT_DOUBLE_EQ(*r.metrics.at(metric::kWakeupsUnderPoolLock).share(), 0.4);
   EXPECT_FALSE(r.metrics.at(metric::kWqExec).ok());
   EXPECT_EQ(r.metrics.at(metric::kWqExec).reason, "needs the workqueue tracepoints");
@@ -142,7 +143,8 @@ TEST(Profile, AtomicWriteReplacesOnlyOnSuccess) {
   EXPECT_EQ(load_profile(path).label, "baseline");
   // No temporary files left behind.
   int files = 0;
-  for (const char* name : {"p.json"}) files += access((std::string(dir) + "/" + name).c_str(), F_OK) == 0;
+  for (const char* name : {"p.json"})
+    files += access((std::string(dir) + "/" + name).c_str(), F_OK) == 0;
   EXPECT_EQ(files, 1);
   unlink(path.c_str());
   rmdir(dir);

@@ -69,11 +69,12 @@ TEST(MannWhitney, ExactMatchesBruteForceWithAndWithoutTies) {
   std::vector<std::pair<std::vector<double>, std::vector<double>>> cases = {
       {{1, 2, 3}, {4, 5, 6}},
       {{1.5, 2.5, 9}, {3, 4, 5, 6}},
-      {{1, 2, 2, 3}, {2, 3, 3, 4}},             // ties across the sides
-      {{5, 5, 5}, {5, 5, 6}},                   // heavy ties
+      {{1, 2, 2, 3}, {2, 3, 3, 4}},  // ties across the sides
+      {{5, 5, 5}, {5, 5, 6}},        // heavy ties
       {{10, 12, 11, 15, 14}, {13, 16, 18, 17, 19, 20}},
       {{1, 1, 2, 2, 3, 3, 4}, {2, 3, 3, 4, 4, 5, 5}},
-      {{0.31, 0.29, 0.35, 0.30, 0.33, 0.28, 0.32, 0.34}, {0.36, 0.30, 0.41, 0.38, 0.33, 0.40, 0.37, 0.39}},
+      {{0.31, 0.29, 0.35, 0.30, 0.33, 0.28, 0.32, 0.34},
+       {0.36, 0.30, 0.41, 0.38, 0.33, 0.40, 0.37, 0.39}},
   };
   for (const auto& [a, b] : cases) {
     MannWhitney r = mann_whitney(a, b);
@@ -122,8 +123,8 @@ TEST(MannWhitney, ReachableAlpha) {
   EXPECT_DOUBLE_EQ(min_p_value(4, 4), 2.0 / 70.0);
   EXPECT_DOUBLE_EQ(min_p_value(1, 5), 2.0 / 6.0);
   EXPECT_DOUBLE_EQ(min_p_value(1, 1), 1.0);
-  EXPECT_EQ(runs_needed(0.05), 4u);   // 2/70 = 0.029 <= 0.05 < 2/20
-  EXPECT_EQ(runs_needed(0.01), 5u);   // 2/252 = 0.0079 <= 0.01 < 2/70
+  EXPECT_EQ(runs_needed(0.05), 4u);  // 2/70 = 0.029 <= 0.05 < 2/20
+  EXPECT_EQ(runs_needed(0.01), 5u);  // 2/252 = 0.0079 <= 0.01 < 2/70
 }
 
 TEST(Holm, WorkedExample) {

@@ -184,9 +184,12 @@ TEST(Plan, RunPlanStopsOnStopRequestAndRestores) {
   plan.scope_path = f.path();
   reset_stop();
   try {
-    run_plan(w, plan, [&](const PlanStep& s) {
-      if (s.index == 1) request_stop();
-    }, nullptr);
+    run_plan(
+        w, plan,
+        [&](const PlanStep& s) {
+          if (s.index == 1) request_stop();
+        },
+        nullptr);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), kExitInconclusive);
@@ -295,7 +298,8 @@ TEST(TestWorkqueue, ParsesKmsgRecords) {
       "6,1201,4023112,-;test_workqueue: running 4 threads x 5000 items\n"
       "6,1202,4190877,-;test_workqueue:   cpu 61234 items/sec p50=14021 p90=20113 p95=24890 ns\n"
       " SUBSYSTEM=module\n"
-      "6,1203,4301877,-;test_workqueue:   cache_shard 9,876 items/sec p50=90211 p90=120000 p95=150123 ns\n"
+      "6,1203,4301877,-;test_workqueue:   cache_shard 9,876 items/sec p50=90211 p90=120000 "
+      "p95=150123 ns\n"
       "4,1204,4301999,-;some other driver: p95=1 ns\n";
   std::string text = kmsg_records_to_text(raw);
   EXPECT_EQ(text.find("SUBSYSTEM"), std::string::npos);

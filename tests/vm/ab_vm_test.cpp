@@ -63,19 +63,22 @@ double median(const json& row, const char* side) {
 
 TEST(VmAb, PrePatchVersusPostPatch) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (module build chroot, QEMU images)";
-  if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0 && access("/usr/local/bin/qemu-system-x86_64", X_OK) != 0)
+  if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0 &&
+      access("/usr/local/bin/qemu-system-x86_64", X_OK) != 0)
     GTEST_SKIP() << "qemu-system-x86_64 not installed";
 
   char tmpl[] = "/tmp/lockscope-ab-vm-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string tmp = tmpl, dir = tmp + "/ab";
   const char* timeout = std::getenv("LOCKSCOPE_VM_TIMEOUT");
-  Ran ab = run(std::string("ab --baseline '7.2.*' --candidate '7.3.*' --boots 2 --items 1000 --threads 2 "
-                           "--smp 2 --timeout ") +
-                   (timeout && *timeout ? timeout : "400") +
-                   " --max-loss 0.02 --gate 'wakeups_under_pool_lock.share[all] <= 0.02' --format json --guest-binary " +
-                   LOCKSCOPE_GUEST_BINARY + " -o " + dir,
-               tmp);
+  Ran ab = run(
+      std::string("ab --baseline '7.2.*' --candidate '7.3.*' --boots 2 --items 1000 --threads 2 "
+                  "--smp 2 --timeout ") +
+          (timeout && *timeout ? timeout : "400") +
+          " --max-loss 0.02 --gate 'wakeups_under_pool_lock.share[all] <= 0.02' --format json "
+          "--guest-binary " +
+          LOCKSCOPE_GUEST_BINARY + " -o " + dir,
+      tmp);
   std::printf("lockscope ab exit %d\nstderr:\n%s\n", ab.code, ab.err.c_str());
   if (ab.code == 4) GTEST_SKIP() << "environment lacks what lockscope ab needs:\n" << ab.err;
   ASSERT_TRUE(ab.code == 0 || ab.code == 1 || ab.code == 3) << ab.err;
@@ -88,8 +91,10 @@ TEST(VmAb, PrePatchVersusPostPatch) {
   int ok[2] = {0, 0};
   for (const auto& b : j.at("boots")) {
     bool base = b.at("side") == "baseline";
-    if (b.at("ok").get<bool>()) ++ok[base ? 0 : 1];
-    else ADD_FAILURE() << "boot left out: " << b.dump();
+    if (b.at("ok").get<bool>())
+      ++ok[base ? 0 : 1];
+    else
+      ADD_FAILURE() << "boot left out: " << b.dump();
     EXPECT_NE(ab.err.find(b.at("kernel").get<std::string>()), std::string::npos);
   }
   EXPECT_EQ(j.at("baseline").at("profiles").get<int>(), ok[0]);
@@ -105,8 +110,10 @@ TEST(VmAb, PrePatchVersusPostPatch) {
 
   const json& diff = j.at("diff");
   ASSERT_FALSE(diff.is_null());
-  EXPECT_NE(diff.at("baseline").at("kernel").get<std::string>().rfind("7.2.", 0), std::string::npos);
-  EXPECT_NE(diff.at("candidate").at("kernel").get<std::string>().rfind("7.3.", 0), std::string::npos);
+  EXPECT_NE(diff.at("baseline").at("kernel").get<std::string>().rfind("7.2.", 0),
+            std::string::npos);
+  EXPECT_NE(diff.at("candidate").at("kernel").get<std::string>().rfind("7.3.", 0),
+            std::string::npos);
 
   // The seed's table: every test_workqueue scope, 2 runs per side.
   for (const char* scope : {"cpu", "smt", "cache_shard", "cache", "numa", "system"}) {
@@ -123,7 +130,8 @@ TEST(VmAb, PrePatchVersusPostPatch) {
   const json* share = find_row(diff, "all", "wakeups_under_pool_lock.share");
   ASSERT_NE(share, nullptr) << diff.at("rows").dump();
   double sb = median(*share, "baseline"), sc = median(*share, "candidate");
-  std::printf("wakeups under pool->lock: baseline %.4f, candidate %.4f (medians of 2 boots)\n", sb, sc);
+  std::printf("wakeups under pool->lock: baseline %.4f, candidate %.4f (medians of 2 boots)\n", sb,
+              sc);
   EXPECT_GT(sb, 0.05) << "pre-patch kick_pool wakes workers under pool->lock";
   EXPECT_GE(sc, 0);
   EXPECT_LT(sc, 0.02);
@@ -134,7 +142,8 @@ TEST(VmAb, PrePatchVersusPostPatch) {
 
   // 2 vs 2 runs cannot be significant at 0.05, and the report says so.
   bool honest = false;
-  for (const auto& n : diff.at("notes")) honest = honest || n.get<std::string>().find("cannot reach") != std::string::npos;
+  for (const auto& n : diff.at("notes"))
+    honest = honest || n.get<std::string>().find("cannot reach") != std::string::npos;
   EXPECT_TRUE(honest) << diff.at("notes").dump();
   EXPECT_FALSE(share->at("significant").is_boolean() && share->at("significant").get<bool>());
 
@@ -143,7 +152,8 @@ TEST(VmAb, PrePatchVersusPostPatch) {
   EXPECT_EQ(diff.at("gate").at("outcome"), "INCONCLUSIVE") << diff.at("gate").dump();
   EXPECT_EQ(diff.at("gate").at("exit_code").get<int>(), ab.code);
   ASSERT_EQ(diff.at("gate").at("checks").size(), 1u);
-  EXPECT_NE(diff.at("gate").at("checks")[0].at("reason").get<std::string>().find("too few runs"), std::string::npos)
+  EXPECT_NE(diff.at("gate").at("checks")[0].at("reason").get<std::string>().find("too few runs"),
+            std::string::npos)
       << diff.at("gate").dump();
   EXPECT_EQ(ab.code, 3);
   EXPECT_EQ(j.at("verdict"), "gate inconclusive");
@@ -151,11 +161,15 @@ TEST(VmAb, PrePatchVersusPostPatch) {
 
   // The folder reproduces the comparison with `lockscope diff`.
   Ran d = run("diff " + dir + "/baseline " + dir + "/candidate --max-loss 0.02 " +
-                  "--gate 'wakeups_under_pool_lock.share[all] <= 0.02'", tmp);
+                  "--gate 'wakeups_under_pool_lock.share[all] <= 0.02'",
+              tmp);
   EXPECT_EQ(d.code, ab.code) << d.out << d.err;
   EXPECT_NE(d.out.find("cannot reach"), std::string::npos) << d.out;
-  for (const auto& b : j.at("boots")) EXPECT_TRUE(fs::exists(b.at("console").get<std::string>())) << b.dump();
+  for (const auto& b : j.at("boots"))
+    EXPECT_TRUE(fs::exists(b.at("console").get<std::string>())) << b.dump();
 
-  if (!HasFailure()) fs::remove_all(tmp);
-  else std::printf("kept %s\n", tmp.c_str());
+  if (!HasFailure())
+    fs::remove_all(tmp);
+  else
+    std::printf("kept %s\n", tmp.c_str());
 }

@@ -30,7 +30,8 @@ class VmRecord : public ::testing::Test {
   void SetUp() override {
     log::init(1);
     if (geteuid() != 0) GTEST_SKIP() << "needs root (module build chroot, QEMU images)";
-    if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0) GTEST_SKIP() << "qemu-system-x86_64 not installed";
+    if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+      GTEST_SKIP() << "qemu-system-x86_64 not installed";
   }
 
   // Boots `pattern`, records test_workqueue with lockscope, returns the profile.
@@ -53,14 +54,15 @@ class VmRecord : public ::testing::Test {
     s.timeout_s = 400;
     s.commands = {
         "lockscope record --workload test_workqueue=/lib/modules/test_workqueue.ko "
-        "--items 2000 --threads 2 --runs 1 --label " + k.release + " -o $RESULTS/profile.json"};
+        "--items 2000 --threads 2 --runs 1 --label " +
+        k.release + " -o $RESULTS/profile.json"};
     // test_workqueue sometimes prints no rows at all (one boot in ten): one retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
       vm::BootResult r = vm::boot(s);
       EXPECT_FALSE(r.hung || r.panicked) << r.describe() << "\n" << r.console_tail;
       if (!r.completed || r.exit_code != 0 || !r.files.count("profile.json")) {
-        std::printf("boot %d of %s did not record: %s\n%s\n", attempt, pattern, r.describe().c_str(),
-                    r.output().c_str());
+        std::printf("boot %d of %s did not record: %s\n%s\n", attempt, pattern,
+                    r.describe().c_str(), r.output().c_str());
         continue;
       }
       out->output = r.output();
@@ -107,12 +109,14 @@ TEST_F(VmRecord, PatchEffectShowsInLockMetrics) {
 
   const json& a = pre.lock_run;
   const json& b = post.lock_run;
-  std::printf("pre-patch : wakeups under pool->lock %.2f%%, rq-lock nesting %llu, hold p95 %.0f ns\n",
-              100 * share(a), (unsigned long long)count(a, "rq_lock_nested_under_pool_lock"),
-              p95(a, "pool_lock_hold_ns"));
-  std::printf("post-patch: wakeups under pool->lock %.2f%%, rq-lock nesting %llu, hold p95 %.0f ns\n",
-              100 * share(b), (unsigned long long)count(b, "rq_lock_nested_under_pool_lock"),
-              p95(b, "pool_lock_hold_ns"));
+  std::printf(
+      "pre-patch : wakeups under pool->lock %.2f%%, rq-lock nesting %llu, hold p95 %.0f ns\n",
+      100 * share(a), (unsigned long long)count(a, "rq_lock_nested_under_pool_lock"),
+      p95(a, "pool_lock_hold_ns"));
+  std::printf(
+      "post-patch: wakeups under pool->lock %.2f%%, rq-lock nesting %llu, hold p95 %.0f ns\n",
+      100 * share(b), (unsigned long long)count(b, "rq_lock_nested_under_pool_lock"),
+      p95(b, "pool_lock_hold_ns"));
 
   // Pre-patch: kick_pool() wakes the worker under pool->lock.
   EXPECT_GT(count(a, "pool_lock_hold_ns"), 1000u);
@@ -126,7 +130,8 @@ TEST_F(VmRecord, PatchEffectShowsInLockMetrics) {
   // Post-patch: the wakeup moved out from under pool->lock.
   EXPECT_GT(count(b, "pool_lock_hold_ns"), 1000u);
   EXPECT_LT(share(b), 0.02);
-  EXPECT_LT(count(b, "rq_lock_nested_under_pool_lock") * 10, count(a, "rq_lock_nested_under_pool_lock"));
+  EXPECT_LT(count(b, "rq_lock_nested_under_pool_lock") * 10,
+            count(a, "rq_lock_nested_under_pool_lock"));
   EXPECT_LT(p95(b, "pool_lock_hold_ns"), p95(a, "pool_lock_hold_ns"));
 }
 

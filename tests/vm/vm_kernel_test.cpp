@@ -27,7 +27,8 @@ std::string env_or(const char* name, const char* fallback) {
 // Why the vm tier cannot run here, or empty.
 std::string missing_prerequisite() {
   if (geteuid() != 0) return "needs root (debootstrap, chroot, BPF in the guest image build)";
-  if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0 && access("/usr/local/bin/qemu-system-x86_64", X_OK) != 0)
+  if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0 &&
+      access("/usr/local/bin/qemu-system-x86_64", X_OK) != 0)
     return "qemu-system-x86_64 not installed";
   return {};
 }
@@ -93,9 +94,11 @@ class VmTest : public ::testing::Test {
     vm::BootSpec s = spec(k);
     s.lockscope_binary.clear();  // not needed for this boot
     auto run = vm::run_test_workqueue(s, ko, 2000, 2);
-    if (run.retried) std::printf("note: the first boot printed no test_workqueue rows; retried once\n");
+    if (run.retried)
+      std::printf("note: the first boot printed no test_workqueue rows; retried once\n");
     ASSERT_TRUE(run.boot.completed && !run.boot.hung && !run.boot.panicked)
-        << run.boot.describe() << "\n" << run.boot.console_tail;
+        << run.boot.describe() << "\n"
+        << run.boot.console_tail;
     const auto& scopes = test_workqueue_scopes();
     ASSERT_GE(run.rows.size(), scopes.size()) << "dmesg:\n" << run.boot.files["dmesg"];
     for (size_t i = 0; i < scopes.size(); ++i) {
@@ -104,8 +107,8 @@ class VmTest : public ::testing::Test {
       EXPECT_GT(run.rows[i].p50_ns, 0) << scopes[i];
       EXPECT_LE(run.rows[i].p50_ns, run.rows[i].p90_ns) << scopes[i];
       EXPECT_LE(run.rows[i].p90_ns, run.rows[i].p95_ns) << scopes[i];
-      std::printf("%s %-12s %10.0f items/s p50=%.0f ns\n", k.release.c_str(), run.rows[i].scope.c_str(),
-                  run.rows[i].items_per_sec, run.rows[i].p50_ns);
+      std::printf("%s %-12s %10.0f items/s p50=%.0f ns\n", k.release.c_str(),
+                  run.rows[i].scope.c_str(), run.rows[i].items_per_sec, run.rows[i].p50_ns);
     }
   }
 

@@ -33,8 +33,8 @@ TEST(ResultChannel, ReportsTruncationAndMissingExit) {
 }
 
 TEST(ResultChannel, RejectsBadBase64) {
-  vm::ResultChannel rc =
-      vm::parse_result_channel("LOCKSCOPE-FILE-BEGIN x\n*not base64*\nLOCKSCOPE-FILE-END x\nLOCKSCOPE-EXIT 0\n");
+  vm::ResultChannel rc = vm::parse_result_channel(
+      "LOCKSCOPE-FILE-BEGIN x\n*not base64*\nLOCKSCOPE-FILE-END x\nLOCKSCOPE-EXIT 0\n");
   ASSERT_FALSE(rc.problems.empty());
   EXPECT_NE(rc.problems[0].find("base64"), std::string::npos);
 }
@@ -62,7 +62,8 @@ TEST(Panic, FindsPanicLineInConsole) {
   auto p = vm::find_panic(console);
   ASSERT_TRUE(p.has_value());
   EXPECT_NE(p->find("Attempted to kill init"), std::string::npos);
-  EXPECT_FALSE(vm::find_panic("[ 0.1] Linux version 7.3.4\n[ 3.0] reboot: Power down\n").has_value());
+  EXPECT_FALSE(
+      vm::find_panic("[ 0.1] Linux version 7.3.4\n[ 3.0] reboot: Power down\n").has_value());
 }
 
 TEST(KernelVersions, NewestMatchWinsAndMissListsVersions) {
@@ -82,9 +83,9 @@ TEST(KernelVersions, NewestMatchWinsAndMissListsVersions) {
 
 TEST(InitScript, MountsRunsAndReportsOverSecondSerialPort) {
   std::string s = vm::init_script({"echo one", "lockscope probe --json > $RESULTS/probe.json"});
-  for (const char* needle : {"mount -t proc", "mount -t sysfs", "mount -t devtmpfs", "mount -t tracefs",
-                             "mount -t bpf", "echo one\nlockscope probe", "/dev/ttyS1",
-                             "LOCKSCOPE-EXIT $rc", "poweroff -f"})
+  for (const char* needle :
+       {"mount -t proc", "mount -t sysfs", "mount -t devtmpfs", "mount -t tracefs", "mount -t bpf",
+        "echo one\nlockscope probe", "/dev/ttyS1", "LOCKSCOPE-EXIT $rc", "poweroff -f"})
     EXPECT_NE(s.find(needle), std::string::npos) << needle;
 }
 
