@@ -5,10 +5,15 @@
 # 1. installs the Debian packages lockscope needs (scripts/install-deps.sh);
 # 2. builds lockscope and its tests (build/), and a fully static lockscope for
 #    the QEMU guests (build-static/);
-# 3. runs every CTest tier: unit (pure logic), host (real BPF on this kernel,
-#    root) and vm (real pre-/post-patch Debian kernels under QEMU; kernels,
-#    the module build chroot and modules are cached in ~/.cache/lockscope).
-# LOCKSCOPE_TEST_LABELS="unit|host" limits the tiers (a CTest label regex).
+# 3. checks the sources against .clang-format;
+# 4. runs every CTest tier: unit (pure logic), host (real BPF on this kernel,
+#    root), vm (real pre-/post-patch Debian kernels under QEMU; kernels, the
+#    module build chroot and modules are cached in ~/.cache/lockscope) and
+#    fuzz (libFuzzer on every parser, 20 s each);
+# 5. builds with -fsanitize=address,undefined (build-asan/) and runs the unit
+#    and host tiers again (scripts/sanitize.sh).
+# LOCKSCOPE_TEST_LABELS="unit|host" limits the tiers (a CTest label regex);
+# LOCKSCOPE_SANITIZE_TIER=0 skips step 5.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -26,9 +31,20 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DLOCKSCOPE_GUEST_BINARY="$top/build-static/src/lockscope" >/dev/null
 cmake --build build -j "$jobs"
 
+echo "== format (.clang-format)"
+status=0
+"$top/scripts/lint.sh" --format-only || status=$?
+
 echo "== test"
 labels=${LOCKSCOPE_TEST_LABELS:-}
 if [ -n "$labels" ]; then
-  exec ctest --test-dir build --output-on-failure -L "$labels"
+  ctest --test-dir build --output-on-failure -L "$labels" || status=$?
+else
+  ctest --test-dir build --output-on-failure || status=$?
 fi
-exec ctest --test-dir build --output-on-failure
+
+if [ "${LOCKSCOPE_SANITIZE_TIER:-1}" != 0 ]; then
+  echo "== sanitizers (build-asan/)"
+  "$top/scripts/sanitize.sh" || status=$?
+fi
+exit $status
