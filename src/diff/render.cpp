@@ -120,12 +120,28 @@ std::string md_table(const Table& t, size_t left_cols = 1) {
   return out;
 }
 
+// Neither side recorded this key in this scope at all (not even as
+// unavailable): e.g. test_workqueue's per-scope runs carry no lock metrics,
+// which live in its scope "all" run. Such rows are left out of the tables
+// unless a gate asks about them.
+bool absent(const Row& row) {
+  return row.base.v.empty() && row.cand.v.empty() && row.base.unavailable == 0 &&
+         row.cand.unavailable == 0;
+}
+
+bool gated_key(const Report& r, const std::string& key) {
+  for (const auto& c : r.checks)
+    if (c.key == key) return true;
+  return false;
+}
+
 Table seed_table(const Report& r) {
   Table t = {
       {"affinity_scope", "baseline (items/s)", "patched (items/s)", "tput gain", "p95 drop"}};
   for (const auto& sc : r.scopes) {
     const Row* tp = r.find(sc, "tput");
     const Row* lat = r.find(sc, "p95");
+    if (absent(*tp) && absent(*lat)) continue;
     t.push_back({sc, cell(*tp, tp->base), cell(*tp, tp->cand), delta_cell(*tp, r.opt.alpha),
                  delta_cell(*lat, r.opt.alpha)});
   }
@@ -139,7 +155,7 @@ Table detail_table(const Report& r) {
   for (const auto& sc : r.scopes)
     for (const auto& k : keys) {
       const Row* row = r.find(sc, k);
-      if (!row) continue;
+      if (!row || (absent(*row) && !gated_key(r, k))) continue;
       t.push_back({sc, label(k), runs_cell(*row), cell(*row, row->base), cell(*row, row->cand),
                    delta_cell(*row, r.opt.alpha), ci_cell(*row), p_cell(*row)});
     }
@@ -156,7 +172,8 @@ std::vector<std::string> legend(const Report& r) {
       "enqueue latency (negative is better)",
       fmt::format("{:g}% CI: percentile bootstrap of delta, {} resamples, seed {}",
                   100 * (1 - r.opt.alpha), r.opt.bootstrap, r.opt.seed),
-      "unavailable: the profile says the metric could not be measured; missing: not recorded",
+      "unavailable: the profile says the metric could not be measured; missing: not recorded; "
+      "rows neither side recorded are left out",
   };
 }
 
