@@ -114,6 +114,10 @@ struct Profile {
   std::vector<Run> runs;
 };
 
+// A new profile with this host's facts: tool version, creation time (UTC),
+// hostname, kernel release, online CPUs; patch state "unknown", backend "none".
+Profile new_host_profile();
+
 // JSON (de)serialization. Parsing throws lockscope::Error(kExitUsage) with the
 // file name and the reason for anything malformed, truncated or of another
 // schema/version.

@@ -355,19 +355,13 @@ Snapshot snapshot_delta(const Snapshot& now, const Snapshot& before) {
 }
 
 void fill_profile_facts(Profile& p, const ProbeReport& probe, const std::string& backend) {
-  p.tool_version = kVersion;
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  p.hostname = host;
+  std::string label = p.label;
+  p = new_host_profile();
+  p.label = label;
   p.kernel_release = probe.kernel_release;
-  p.nr_cpus = uint32_t(sysconf(_SC_NPROCESSORS_ONLN));
   p.patch_state = probe.patch_state;
   p.patch_variant = probe.patch_variant;
   p.backend = backend;
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  p.created = buf;
 }
 
 }  // namespace lockscope

@@ -33,28 +33,9 @@ struct BenchOpts {
   std::string label;
 };
 
-std::string iso8601_utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Profile bench_profile(const BenchOpts& o) {
-  Profile p;
-  p.tool_version = kVersion;
-  p.created = iso8601_utc_now();
+  Profile p = new_host_profile();
   p.label = o.label;
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) == 0) p.hostname = host;
-  utsname u;
-  if (uname(&u) == 0) p.kernel_release = u.release;
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  p.nr_cpus = n > 0 ? uint32_t(n) : 0;
-  p.patch_state = "unknown";
-  p.backend = "none";
   return p;
 }
 

@@ -3,15 +3,18 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "lockscope/error.hpp"
+#include "lockscope/version.hpp"
 
 namespace lockscope {
 
@@ -33,6 +36,26 @@ uint64_t Run::total_drops() const {
   uint64_t n = 0;
   for (const auto& [_, v] : drops) n += v;
   return n;
+}
+
+Profile new_host_profile() {
+  Profile p;
+  p.tool_version = kVersion;
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  p.created = buf;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) p.hostname = host;
+  utsname u;
+  if (uname(&u) == 0) p.kernel_release = u.release;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  p.nr_cpus = n > 0 ? uint32_t(n) : 0;
+  p.patch_state = "unknown";
+  p.backend = "none";
+  return p;
 }
 
 double Run::loss_fraction() const {
