@@ -23,12 +23,7 @@ namespace lockscope::cli {
 namespace {
 
 struct BenchOpts {
-  std::string workload = "pty";
-  std::string scope = "all";
-  int64_t threads = kUnsetCount;  // online CPUs (pty) / module default (test_workqueue)
-  int64_t items = kUnsetCount;    // 20000 (pty) / module default (test_workqueue)
-  double duration = 0;
-  int64_t runs = 3;
+  WorkloadRequest workload;  // pty, all scopes, 3 runs unless told otherwise
   std::string output;
   std::string label;
 };
@@ -69,14 +64,7 @@ class Progress {
 };
 
 int run_bench(const BenchOpts& o) {
-  WorkloadRequest req;
-  req.workload = o.workload;
-  req.scope = o.scope;
-  req.threads = o.threads;
-  req.items = o.items;
-  req.duration = o.duration;
-  req.runs = o.runs;
-  PreparedWorkload pw = prepare_workload(req);
+  PreparedWorkload pw = prepare_workload(o.workload);
   install_stop_handlers();
   Workload* w = pw.workload.get();
   const BenchPlan& plan = pw.plan;
@@ -122,16 +110,7 @@ void register_bench(CLI::App& app, const Globals&, Action& run) {
   auto o = std::make_shared<BenchOpts>();
   CLI::App* sub = app.add_subcommand(
       "bench", "Measure workqueue round trips per affinity scope (items/s, latency percentiles)");
-  sub->add_option("--workload", o->workload,
-                  "pty (default: user-space round trips through events_unbound) or "
-                  "test_workqueue[=PATH.ko] (the kernel's lib/test_workqueue module)");
-  sub->add_option("--scope", o->scope,
-                  "Comma-separated affinity scopes: cpu,smt,cache_shard,cache,numa,system, or all");
-  sub->add_option("--threads", o->threads, "Producer threads (default: online CPUs)");
-  sub->add_option("--items", o->items, "Items per thread and run (default: 20000 for pty)");
-  sub->add_option("--duration", o->duration, "pty: run each measurement this many seconds instead");
-  sub->add_option("--runs", o->runs,
-                  "Repetitions per scope, interleaved across scopes (default: 3)");
+  add_workload_options(*sub, o->workload, /*with_duration=*/true);
   sub->add_option("-o,--output", o->output,
                   "Write a profile (JSON) with one run per scope and repetition");
   sub->add_option("--label", o->label, "Free-text label stored in the profile");

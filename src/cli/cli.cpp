@@ -7,6 +7,7 @@
 #include "lockscope/error.hpp"
 #include "lockscope/log.hpp"
 #include "lockscope/version.hpp"
+#include "lockscope/workload.hpp"
 
 namespace lockscope::cli {
 
@@ -15,6 +16,22 @@ void add_btf_option(CLI::App& sub, std::string& path) {
                  "Kernel BTF file for CO-RE relocations, for kernels without "
                  "/sys/kernel/btf/vmlinux")
       ->check(CLI::ExistingFile);
+}
+
+void add_workload_options(CLI::App& sub, WorkloadRequest& req, bool with_duration) {
+  sub.add_option("--workload", req.workload,
+                 "pty (user-space round trips through events_unbound) or "
+                 "test_workqueue[=PATH.ko] (the kernel's lib/test_workqueue module)");
+  sub.add_option("--scope", req.scope,
+                 "Comma-separated affinity scopes: cpu,smt,cache_shard,cache,numa,system, or all")
+      ->capture_default_str();
+  sub.add_option("--threads", req.threads, "Producer threads (default: online CPUs)");
+  sub.add_option("--items", req.items, "Items per thread and run (default: 20000 for pty)");
+  if (with_duration)
+    sub.add_option("--duration", req.duration,
+                   "pty: run each measurement this many seconds instead");
+  sub.add_option("--runs", req.runs, "Repetitions per scope, interleaved across scopes")
+      ->capture_default_str();
 }
 
 int run(int argc, char** argv) {

@@ -12,6 +12,10 @@ namespace CLI {
 class App;
 }
 
+namespace lockscope {
+struct WorkloadRequest;
+}
+
 namespace lockscope::cli {
 
 struct Globals {
@@ -29,6 +33,10 @@ void register_ab(CLI::App& app, const Globals& g, Action& run);
 
 // Shared option: --btf PATH, accepted by every BPF-using subcommand.
 void add_btf_option(CLI::App& sub, std::string& path);
+
+// Shared workload options of `bench` and `record`: --workload, --scope,
+// --threads, --items, --runs (and --duration for bench).
+void add_workload_options(CLI::App& sub, WorkloadRequest& req, bool with_duration);
 
 int run(int argc, char** argv);
 

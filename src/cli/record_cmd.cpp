@@ -227,15 +227,7 @@ void register_record(CLI::App& app, const Globals&, Action& run) {
   sub->add_option("--inflight-entries", o->inflight_entries, "Capacity of the queued-work map")
       ->check(CLI::Range(1u, 1u << 22))
       ->capture_default_str();
-  sub->add_option("--workload", o->workload.workload,
-                  "Run a workload and record around each run: pty | test_workqueue[=PATH.ko]");
-  sub->add_option("--scope", o->workload.scope, "With --workload: affinity scopes, LIST or all")
-      ->capture_default_str();
-  sub->add_option("--runs", o->workload.runs,
-                  "With --workload: repetitions per scope (interleaved)")
-      ->capture_default_str();
-  sub->add_option("--threads", o->workload.threads, "With --workload: producer threads");
-  sub->add_option("--items", o->workload.items, "With --workload: items per thread and run");
+  add_workload_options(*sub, o->workload, /*with_duration=*/false);
   sub->add_option("command", o->command, "Command to run and record for its life (after --)");
   sub->footer(
       "Examples:\n"
