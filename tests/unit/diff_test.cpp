@@ -170,6 +170,36 @@ TEST(Diff, InconclusiveReasons) {
   EXPECT_NE(r.checks[0].reason.find("needs 6"), std::string::npos) << r.checks[0].reason;
 }
 
+TEST(Diff, MaxLossToleratesASmallLossFraction) {
+  std::vector<GateExpr> g = {parse_gate("tput[cache] >= +5%")};
+  Side base = load_side(kData + "base.json");
+  Side cand = load_side(kData + "lossy_cand.json");
+  // The lossy run lost 3 events; give it a denominator of 1000 hook runs.
+  size_t lossy = 0;
+  for (auto& run : cand.profiles.at(0).runs)
+    if (run.total_drops() > 0) {
+      run.counters["hook_events"] = 1000;
+      ++lossy;
+    }
+  ASSERT_EQ(lossy, 1u);
+  Options strict;  // default: any loss makes the scope inconclusive
+  Report r = compare(base, cand, strict, {"tput"});
+  apply_gate(r, g);
+  EXPECT_EQ(r.exit_code, kExitInconclusive);
+  Options tolerant;
+  tolerant.max_loss = 0.01;  // 0.3% lost is within 1%
+  r = compare(base, cand, tolerant, {"tput"});
+  apply_gate(r, g);
+  EXPECT_EQ(r.exit_code, kExitOk) << (r.checks.empty() ? "" : r.checks[0].reason);
+  bool noted = false;
+  for (const auto& n : r.notes) noted = noted || n.find("within --max-loss") != std::string::npos;
+  EXPECT_TRUE(noted) << "a tolerated loss is still reported";
+  tolerant.max_loss = 0.001;  // 0.3% is more than 0.1%
+  r = compare(base, cand, tolerant, {"tput"});
+  apply_gate(r, g);
+  EXPECT_EQ(r.exit_code, kExitInconclusive);
+}
+
 TEST(Diff, UnknownMetricOrScopeInAGateIsAUsageError) {
   for (const char* g : {"lock_hold_typo.p95 <= -10%", "tput[nosuchscope] >= 0%"}) {
     try {

@@ -21,9 +21,16 @@ namespace {
 
 struct Recorded {
   json profile;
-  json lock_run;  // the run holding the lock metrics (scope "all")
+  json lock_run;    // the run holding the lock metrics (scope "all")
+  json stacks_run;  // the same from `record --stacks` (sites from kernel stacks)
   std::string output;
 };
+
+json lock_run_of(const json& profile) {
+  for (const auto& run : profile.at("runs"))
+    if (run.at("scope") == "all") return run;
+  return json();
+}
 
 class VmRecord : public ::testing::Test {
  protected:
@@ -52,24 +59,26 @@ class VmRecord : public ::testing::Test {
     s.smp = 2;
     s.memory_mb = 1024;
     s.timeout_s = 400;
-    s.commands = {
-        "lockscope record --workload test_workqueue=/lib/modules/test_workqueue.ko "
-        "--items 2000 --threads 2 --runs 1 --label " +
-        k.release + " -o $RESULTS/profile.json"};
+    const std::string twq =
+        "--workload test_workqueue=/lib/modules/test_workqueue.ko --items 2000 --threads 2 "
+        "--runs 1 ";
+    s.commands = {"lockscope record " + twq + "--label " + k.release + " -o $RESULTS/profile.json",
+                  "lockscope record --stacks " + twq + "-o $RESULTS/stacks.json"};
     // test_workqueue sometimes prints no rows at all (one boot in ten): one retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
       vm::BootResult r = vm::boot(s);
       EXPECT_FALSE(r.hung || r.panicked) << r.describe() << "\n" << r.console_tail;
-      if (!r.completed || r.exit_code != 0 || !r.files.count("profile.json")) {
+      if (!r.completed || r.exit_code != 0 || !r.files.count("profile.json") ||
+          !r.files.count("stacks.json")) {
         std::printf("boot %d of %s did not record: %s\n%s\n", attempt, pattern,
                     r.describe().c_str(), r.output().c_str());
         continue;
       }
       out->output = r.output();
       out->profile = json::parse(r.files.at("profile.json"));
-      for (const auto& run : out->profile.at("runs"))
-        if (run.at("scope") == "all") out->lock_run = run;
-      if (out->lock_run.is_null()) continue;
+      out->lock_run = lock_run_of(out->profile);
+      out->stacks_run = lock_run_of(json::parse(r.files.at("stacks.json")));
+      if (out->lock_run.is_null() || out->stacks_run.is_null()) continue;
       std::printf("%s\n%s\n", pattern, out->output.c_str());
       return true;
     }
@@ -126,6 +135,16 @@ TEST_F(VmRecord, PatchEffectShowsInLockMetrics) {
   for (const auto& s : a.at("metrics").at("wakeups_under_pool_lock").at("by_site"))
     kick_site = kick_site || s.at("site").get<std::string>().rfind("kick_pool", 0) == 0;
   EXPECT_TRUE(kick_site) << a.at("metrics").at("wakeups_under_pool_lock").dump();
+  // With --stacks the same facts are attributed from kernel stacks: the rq
+  // locks taken under pool->lock come from try_to_wake_up called by kick_pool.
+  bool ttwu_site = false;
+  for (const auto& s :
+       pre.stacks_run.at("metrics").at("rq_lock_nested_under_pool_lock").at("by_site"))
+    ttwu_site = ttwu_site || s.at("site").get<std::string>() == "try_to_wake_up <- kick_pool";
+  EXPECT_TRUE(ttwu_site)
+      << pre.stacks_run.at("metrics").at("rq_lock_nested_under_pool_lock").dump();
+  EXPECT_GT(share(pre.stacks_run), 0.10);
+  EXPECT_LT(share(post.stacks_run), 0.02);
 
   // Post-patch: the wakeup moved out from under pool->lock.
   EXPECT_GT(count(b, "pool_lock_hold_ns"), 1000u);
