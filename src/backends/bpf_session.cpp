@@ -233,11 +233,7 @@ class Session final : public BpfSession {
     {
       std::vector<ls_hist> buf(ncpus_);
       int fd = bpf_map__fd(skel_->maps.site_hists);
-      ls_site_key key{}, next{};
-      const void* prev = nullptr;
-      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        key = next;
-        prev = &key;
+      for (const ls_site_key& key : map_keys<ls_site_key>(skel_->maps.site_hists)) {
         if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
         Snapshot::SiteHist sh{key.metric, key.kind, key.site, {}};
         for (int c = 0; c < ncpus_; ++c) sh.hist.merge_bpf(buf[c]);
@@ -247,11 +243,7 @@ class Session final : public BpfSession {
     {
       std::vector<uint64_t> buf(ncpus_);
       int fd = bpf_map__fd(skel_->maps.site_counts);
-      ls_count_key key{}, next{};
-      const void* prev = nullptr;
-      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        key = next;
-        prev = &key;
+      for (const ls_count_key& key : map_keys<ls_count_key>(skel_->maps.site_counts)) {
         if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
         uint64_t n = 0;
         for (int c = 0; c < ncpus_; ++c) n += buf[c];
@@ -278,12 +270,8 @@ class Session final : public BpfSession {
     }
     {
       int fd = bpf_map__fd(skel_->maps.func_wq);
-      uint64_t key = 0, next = 0;
-      const void* prev = nullptr;
       char name[24];
-      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        key = next;
-        prev = &key;
+      for (uint64_t key : map_keys<uint64_t>(skel_->maps.func_wq)) {
         if (bpf_map_lookup_elem(fd, &key, name) == 0)
           s.func_wq[key] = std::string(name, strnlen(name, sizeof name));
       }
@@ -336,8 +324,9 @@ class Session final : public BpfSession {
     for (uint32_t k = 0; k < entries; ++k) bpf_map_update_elem(fd, &k, zero.data(), BPF_ANY);
   }
 
+  // Every key of a hash map (read first, so callers may delete while walking).
   template <typename Key>
-  void clear_map(bpf_map* m) {
+  std::vector<Key> map_keys(bpf_map* m) {
     int fd = bpf_map__fd(m);
     std::vector<Key> keys;
     Key key{}, next{};
@@ -347,7 +336,13 @@ class Session final : public BpfSession {
       key = next;
       prev = &key;
     }
-    for (const Key& k : keys) bpf_map_delete_elem(fd, &k);
+    return keys;
+  }
+
+  template <typename Key>
+  void clear_map(bpf_map* m) {
+    int fd = bpf_map__fd(m);
+    for (const Key& k : map_keys<Key>(m)) bpf_map_delete_elem(fd, &k);
   }
 
   Skel skel_;
