@@ -101,6 +101,19 @@ const Histogram& H(const Snapshot& s, uint32_t metric, uint32_t kind) {
   return s.hists.at(metric * LS_KIND_MAX + kind);
 }
 
+// A pool->lock time metric: all pool kinds merged, and each kind seen.
+Metric pool_metric(const Snapshot& s, uint32_t metric) {
+  Metric m;
+  m.hist = Histogram{};
+  for (uint32_t k : {LS_KIND_POOL_PERCPU, LS_KIND_POOL_UNBOUND, LS_KIND_POOL_BH}) {
+    const Histogram& h = H(s, metric, k);
+    m.hist->merge(h);
+    if (!h.empty()) m.by_kind[kind_name(k)] = h;
+  }
+  m.count = m.hist->count();
+  return m;
+}
+
 void sort_sites(std::vector<SiteEntry>& v) {
   std::sort(v.begin(), v.end(), [](const SiteEntry& a, const SiteEntry& b) {
     uint64_t ta = a.hist ? a.hist->sum() : 0, tb = b.hist ? b.hist->sum() : 0;
@@ -225,14 +238,7 @@ Run build_run(const Snapshot& s, const Coverage& cov, const Symbolizer& syms) {
       "rq lock addresses are learned from sched_switch (needs tracepoint sched_switch and "
       "CONFIG_FAIR_GROUP_SCHED's cfs_rq->rq)";
   if (cov.fentry) {
-    Metric hold;
-    hold.hist = Histogram{};
-    for (uint32_t k : {LS_KIND_POOL_PERCPU, LS_KIND_POOL_UNBOUND, LS_KIND_POOL_BH}) {
-      const Histogram& h = H(s, LS_M_POOL_HOLD, k);
-      hold.hist->merge(h);
-      if (!h.empty()) hold.by_kind[kind_name(k)] = h;
-    }
-    hold.count = hold.hist->count();
+    Metric hold = pool_metric(s, LS_M_POOL_HOLD);
     std::map<std::pair<std::string, std::string>, SiteEntry> by;
     for (const auto& sh : s.site_hists) {
       if (sh.metric != LS_M_POOL_HOLD) continue;
@@ -270,14 +276,7 @@ Run build_run(const Snapshot& s, const Coverage& cov, const Symbolizer& syms) {
   }
 
   if (cov.contention) {
-    Metric pw;
-    pw.hist = Histogram{};
-    for (uint32_t k : {LS_KIND_POOL_PERCPU, LS_KIND_POOL_UNBOUND, LS_KIND_POOL_BH}) {
-      const Histogram& h = H(s, LS_M_POOL_WAIT, k);
-      pw.hist->merge(h);
-      if (!h.empty()) pw.by_kind[kind_name(k)] = h;
-    }
-    pw.count = pw.hist->count();
+    Metric pw = pool_metric(s, LS_M_POOL_WAIT);
     r.metrics[metric::kPoolLockWait] = std::move(pw);
     if (cov.rq_learning) {
       Metric rw;
