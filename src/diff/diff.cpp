@@ -277,24 +277,26 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
                       "record both sides with the same --scope list");
 
   // Facts that must match between the sides.
-  std::set<std::string> wb, wc, kb, kc, bb, bc, hb, hc;
-  std::set<uint32_t> cb, cc;
-  for (const auto& p : base.profiles) {
-    kb.insert(p.kernel_release);
-    bb.insert(p.backend);
-    hb.insert(p.hostname);
-    if (p.nr_cpus) cb.insert(p.nr_cpus);
-    for (const auto& r : p.runs)
-      if (r.workload) wb.insert(r.workload->name);
-  }
-  for (const auto& p : cand.profiles) {
-    kc.insert(p.kernel_release);
-    bc.insert(p.backend);
-    hc.insert(p.hostname);
-    if (p.nr_cpus) cc.insert(p.nr_cpus);
-    for (const auto& r : p.runs)
-      if (r.workload) wc.insert(r.workload->name);
-  }
+  struct Facts {
+    std::set<std::string> workloads, kernels, backends, hosts;
+    std::set<uint32_t> cpus;
+  };
+  auto facts_of = [](const Side& side) {
+    Facts f;
+    for (const auto& p : side.profiles) {
+      f.kernels.insert(p.kernel_release);
+      f.backends.insert(p.backend);
+      f.hosts.insert(p.hostname);
+      if (p.nr_cpus) f.cpus.insert(p.nr_cpus);
+      for (const auto& r : p.runs)
+        if (r.workload) f.workloads.insert(r.workload->name);
+    }
+    return f;
+  };
+  const Facts fb = facts_of(base), fc = facts_of(cand);
+  const auto &wb = fb.workloads, &wc = fc.workloads, &kb = fb.kernels, &kc = fc.kernels;
+  const auto &bb = fb.backends, &bc = fc.backends, &hb = fb.hosts, &hc = fc.hosts;
+  const auto &cb = fb.cpus, &cc = fc.cpus;
   rep.base_kernel = join_set(kb);
   rep.cand_kernel = join_set(kc);
   if (!wb.empty() && !wc.empty() && wb != wc)
