@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Style and static analysis of lockscope's C++ sources (src/, include/, tests/):
 #   clang-format --dry-run --Werror   (.clang-format)
-#   clang-tidy -p BUILD               (.clang-tidy, src/ only; needs
+#   clang-tidy -p BUILD               (.clang-tidy; tests/ add their own
+#                                      tests/.clang-tidy; needs
 #                                      BUILD/compile_commands.json: any cmake
 #                                      configure of lockscope writes it)
 #   scripts/lint.sh                    both, report, exit 1 on any finding
@@ -56,14 +57,14 @@ if [ "$do_tidy" = 1 ]; then
     echo "lint.sh: $build/compile_commands.json missing (configure first: cmake -S . -B $build)" >&2
     exit 2
   fi
-  mapfile -t srcs < <(git ls-files 'src/*.cpp')
+  mapfile -t srcs < <(git ls-files 'src/*.cpp' 'tests/*.cpp')
   log=$(mktemp)
   # Only the lines clang-tidy reports against our own files count.
   # One clang-tidy per file, as many at once as there are CPUs (at most 2 by
   # default: LOCKSCOPE_LINT_JOBS); each file takes tens of seconds.
   printf '%s\n' "${srcs[@]}" |
     xargs -P "${LOCKSCOPE_LINT_JOBS:-2}" -I{} "$ct" -p "$build" --quiet {} >"$log" 2>/dev/null
-  findings=$(grep -E "^$top/(src|include)/.*(warning|error):" "$log" | sort -u)
+  findings=$(grep -E "^$top/(src|include|tests)/.*(warning|error):" "$log" | sort -u)
   n=$(printf '%s' "$findings" | grep -c . || true)
   if [ "$n" -gt 0 ]; then
     status=1

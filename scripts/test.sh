@@ -5,7 +5,8 @@
 # 1. installs the Debian packages lockscope needs (scripts/install-deps.sh);
 # 2. builds lockscope and its tests (build/), and a fully static lockscope for
 #    the QEMU guests (build-static/);
-# 3. checks the sources against .clang-format;
+# 3. checks the sources against .clang-format and .clang-tidy
+#    (scripts/lint.sh; clang-tidy takes a few minutes);
 # 4. runs every CTest tier: unit (pure logic), host (real BPF on this kernel,
 #    root), vm (real pre-/post-patch Debian kernels under QEMU; kernels, the
 #    module build chroot and modules are cached in ~/.cache/lockscope) and
@@ -13,7 +14,7 @@
 # 5. builds with -fsanitize=address,undefined (build-asan/) and runs the unit
 #    and host tiers again (scripts/sanitize.sh).
 # LOCKSCOPE_TEST_LABELS="unit|host" limits the tiers (a CTest label regex);
-# LOCKSCOPE_SANITIZE_TIER=0 skips step 5.
+# LOCKSCOPE_TIDY=0 skips clang-tidy; LOCKSCOPE_SANITIZE_TIER=0 skips step 5.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -31,9 +32,14 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DLOCKSCOPE_GUEST_BINARY="$top/build-static/src/lockscope" >/dev/null
 cmake --build build -j "$jobs"
 
-echo "== format (.clang-format)"
 status=0
-"$top/scripts/lint.sh" --format-only || status=$?
+if [ "${LOCKSCOPE_TIDY:-1}" != 0 ]; then
+  echo "== lint (.clang-format, .clang-tidy)"
+  LOCKSCOPE_LINT_BUILD=build LOCKSCOPE_LINT_JOBS="$jobs" "$top/scripts/lint.sh" || status=$?
+else
+  echo "== format (.clang-format)"
+  "$top/scripts/lint.sh" --format-only || status=$?
+fi
 
 echo "== test"
 labels=${LOCKSCOPE_TEST_LABELS:-}

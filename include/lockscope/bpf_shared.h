@@ -10,10 +10,10 @@
 
 #ifdef __cplusplus
 #include <cstdint>
-typedef std::uint32_t ls_u32;
-typedef std::uint64_t ls_u64;
-typedef std::int32_t ls_s32;
-typedef std::int64_t ls_s64;
+using ls_u32 = std::uint32_t;
+using ls_u64 = std::uint64_t;
+using ls_s32 = std::int32_t;
+using ls_s64 = std::int64_t;
 #else
 typedef __u32 ls_u32;
 typedef __u64 ls_u64;

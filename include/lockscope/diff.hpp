@@ -85,6 +85,11 @@ struct GateExpr {
 GateExpr parse_gate(const std::string& text);
 // One expression per line; '#' starts a comment; blank lines are skipped.
 std::vector<GateExpr> parse_gate_file(const std::string& path);
+// The --gate expressions, then the --gate-file's (when `file` is not empty).
+std::vector<GateExpr> parse_gates(const std::vector<std::string>& exprs,
+                                  const std::string& file = "");
+// The metric keys the gates name (compare() computes these even when hidden).
+std::vector<std::string> gate_keys(const std::vector<GateExpr>& gate);
 
 struct Check {
   std::string expr;  // the expression's text

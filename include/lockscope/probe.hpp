@@ -77,6 +77,12 @@ struct ProbeReport {
   bool tracepoint_ok(const std::string& name) const;
 };
 
+// The spinlock and wakeup functions the fentry backend cannot do without:
+// the probe's backend verdict and the session's attach both use this list.
+inline constexpr const char* kCoreFentryHooks[] = {"try_to_wake_up", "_raw_spin_lock",
+                                                   "_raw_spin_lock_irq", "_raw_spin_unlock",
+                                                   "_raw_spin_unlock_irq"};
+
 // The functions and tracepoints the probe reports on, in report order.
 const std::vector<std::string>& probe_functions();
 const std::vector<std::string>& probe_tracepoints();

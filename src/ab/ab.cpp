@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -52,7 +53,7 @@ std::string now_stamp() {
 
 std::string fmt_duration(double s) {
   if (s < 0) return "?";
-  int t = int(s + 0.5);
+  long t = std::lround(s);
   if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, t / 60 % 60);
   if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
   return fmt::format("{}s", t);
@@ -293,7 +294,7 @@ void validate(const Options& o) {
     throw usage_error("--max-loss must be between 0 and 1");
   if (o.format != "text" && o.format != "markdown" && o.format != "json")
     throw usage_error("unknown --format '" + o.format + "'", "use text, markdown or json");
-  for (const auto& g : o.gates) diff::parse_gate(g);
+  (void)diff::parse_gates(o.gates);  // a bad gate fails now, not after the boots
   if (!o.guest_binary.empty() && !is_file(o.guest_binary))
     throw usage_error("--guest-binary not found: " + o.guest_binary);
   if (o.workload == "pty" && (!o.baseline_module.empty() || !o.candidate_module.empty()))
@@ -369,9 +370,15 @@ int run(const Options& opt) {
   std::string guest =
       o.guest_binary.empty() ? self_executable() : fs::absolute(o.guest_binary).string();
 
+  // From here on a stop signal ends every child (apt, the module build, QEMU)
+  // and unwinds: exit 3, finished boots kept.
+  install_stop_handlers();
+
   // Kernels and modules first (downloads and module builds are cached).
   Target base = resolve(o.baseline, o.baseline_module, o, "baseline");
   Target cand = resolve(o.candidate, o.candidate_module, o, "candidate");
+  if (stop_requested())
+    throw Error(kExitInconclusive, "interrupted before the first boot; nothing was recorded");
 
   std::error_code ec;
   for (const char* d : {"baseline", "candidate", "boots"}) {
@@ -387,7 +394,6 @@ int run(const Options& opt) {
     write_text(o.out_dir + "/experiment.txt", cmdline);
   }
   const std::string abs_dir = fs::absolute(o.out_dir).string();
-  install_stop_handlers();
 
   std::vector<Slot> slots = schedule(o.boots);
   const int total = int(slots.size());
@@ -459,10 +465,8 @@ int run(const Options& opt) {
 
   // The comparison: exactly what `lockscope diff DIR/baseline DIR/candidate` computes.
   Sufficiency suf = sufficiency(outcomes);
-  std::vector<diff::GateExpr> gate;
-  for (const auto& g : o.gates) gate.push_back(diff::parse_gate(g));
-  std::vector<std::string> keys;
-  for (const auto& g : gate) keys.push_back(g.key);
+  std::vector<diff::GateExpr> gate = diff::parse_gates(o.gates);
+  std::vector<std::string> keys = diff::gate_keys(gate);
   std::optional<diff::Report> rep;
   std::string compare_error;
   if (suf.baseline >= 1 && suf.candidate >= 1) {

@@ -46,9 +46,11 @@ namespace {
 
 using Skel = SkelPtr<lockscope_bpf, lockscope_bpf__destroy>;
 
-// The fentry backend cannot work without these (probe.cpp decides the same).
-const std::set<std::string> kCoreHooks = {"try_to_wake_up", "_raw_spin_lock", "_raw_spin_lock_irq",
-                                          "_raw_spin_unlock", "_raw_spin_unlock_irq"};
+bool is_core_hook(const std::string& fn) {
+  for (const char* h : kCoreFentryHooks)
+    if (fn == h) return true;
+  return false;
+}
 
 struct Prog {
   bpf_program* prog;
@@ -84,11 +86,11 @@ class Session final : public BpfSession {
   Session(const SessionOptions& o, const ProbeReport& probe) {
     bool fentry_ok = true;
     std::string fentry_why;
-    for (const auto& h : kCoreHooks)
+    for (const char* h : kCoreFentryHooks)
       if (!probe.fentry_ok(h)) {
         fentry_ok = false;
         const FunctionStatus* f = probe.function(h);
-        fentry_why = h + ": " + (f ? f->fentry.detail : std::string("not probed"));
+        fentry_why = std::string(h) + ": " + (f ? f->fentry.detail : std::string("not probed"));
         break;
       }
     bool want_fentry = false, want_tp = false;
@@ -186,7 +188,7 @@ class Session final : public BpfSession {
       LinkPtr link(bpf_program__attach(p.prog));
       if (!link) {
         int err = errno;
-        if (p.kind == "fentry" && kCoreHooks.count(p.target))
+        if (p.kind == "fentry" && is_core_hook(p.target))
           throw unsupported("cannot attach " + name + ": " + std::strerror(err));
         refused_.push_back({name, std::string("attach: ") + std::strerror(err)});
         continue;

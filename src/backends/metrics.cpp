@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -25,13 +27,18 @@ Symbolizer Symbolizer::from_kallsyms(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    uint64_t addr = 0;
-    char type = 0;
-    char name[256];
-    if (std::sscanf(line.c_str(), "%" SCNx64 " %c %255s", &addr, &type, name) != 3) continue;
-    if (addr == 0) continue;  // hidden (kptr_restrict)
+    // "ffffffff81000000 T _stext" or "… t name\t[module]"
+    const char* p = line.c_str();
+    char* end = nullptr;
+    uint64_t addr = std::strtoull(p, &end, 16);
+    if (end == p || addr == 0) continue;  // malformed, or hidden (kptr_restrict)
+    if (end[0] != ' ' || end[1] == '\0' || end[2] != ' ') continue;
+    char type = end[1];
     if (type != 't' && type != 'T' && type != 'W' && type != 'w') continue;
-    e.emplace_back(addr, name);
+    const char* name = end + 3;
+    size_t len = std::strcspn(name, " \t");
+    if (len == 0) continue;
+    e.emplace_back(addr, std::string(name, len));
   }
   return from_entries(std::move(e));
 }
@@ -164,6 +171,7 @@ std::vector<SiteEntry> count_sites(const Snapshot& s, uint32_t counter, const Sy
     by[name] += c.count;
   }
   std::vector<SiteEntry> out;
+  out.reserve(by.size());
   for (const auto& [site, n] : by) out.push_back({site, "", "", n, std::nullopt});
   sort_sites(out);
   return out;
@@ -183,6 +191,7 @@ std::vector<SiteEntry> func_sites(const Snapshot& s, uint32_t metric, const Symb
     e.count = e.hist->count();
   }
   std::vector<SiteEntry> out;
+  out.reserve(by.size());
   for (auto& [_, e] : by) out.push_back(std::move(e));
   sort_sites(out);
   return out;

@@ -46,6 +46,7 @@ pid_t spawn(const std::vector<std::string>& cmd) {
     throw Error(kExitUsage, std::string("cannot start command: ") + std::strerror(errno));
   if (pid == 0) {
     std::vector<char*> argv;
+    argv.reserve(cmd.size() + 1);
     for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     // Default dispositions for the child, whatever lockscope installed.

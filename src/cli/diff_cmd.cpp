@@ -23,12 +23,8 @@ struct DiffArgs {
 };
 
 int run_diff(const DiffArgs& a) {
-  std::vector<diff::GateExpr> gate;
-  for (const auto& g : a.gates) gate.push_back(diff::parse_gate(g));
-  if (!a.gate_file.empty())
-    for (auto& g : diff::parse_gate_file(a.gate_file)) gate.push_back(std::move(g));
-  std::vector<std::string> keys;
-  for (const auto& g : gate) keys.push_back(g.key);
+  std::vector<diff::GateExpr> gate = diff::parse_gates(a.gates, a.gate_file);
+  std::vector<std::string> keys = diff::gate_keys(gate);
 
   diff::Side base = diff::load_side(a.base);
   diff::Side cand = diff::load_side(a.cand);

@@ -328,7 +328,7 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
                              ") lost data: " + describe_drops(*r) +
                              fmt::format(" = {:.4f}% of its events", 100.0 * r->loss_fraction());
           if (r->loss_fraction() > opt.max_loss)
-            rep.lossy.push_back({sc, what});
+            rep.lossy.emplace_back(sc, what);
           else
             rep.notes.push_back(what + fmt::format(" (within --max-loss {:g})", opt.max_loss));
         }

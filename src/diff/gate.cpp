@@ -188,6 +188,22 @@ std::vector<GateExpr> parse_gate_file(const std::string& path) {
   return out;
 }
 
+std::vector<GateExpr> parse_gates(const std::vector<std::string>& exprs, const std::string& file) {
+  std::vector<GateExpr> out;
+  out.reserve(exprs.size());
+  for (const auto& e : exprs) out.push_back(parse_gate(e));
+  if (!file.empty())
+    for (auto& g : parse_gate_file(file)) out.push_back(std::move(g));
+  return out;
+}
+
+std::vector<std::string> gate_keys(const std::vector<GateExpr>& gate) {
+  std::vector<std::string> keys;
+  keys.reserve(gate.size());
+  for (const auto& g : gate) keys.push_back(g.key);
+  return keys;
+}
+
 void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
   r.gated = !gate.empty();
   r.checks.clear();
@@ -267,7 +283,7 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
       c.reason = std::move(why);
       r.checks.push_back(c);
     };
-    if (!p.blockers.empty()) {
+    if (!p.row || !p.blockers.empty()) {  // no row: the blockers say why
       std::string why;
       for (const auto& b : p.blockers) why += (why.empty() ? "" : "; ") + b;
       finish(Outcome::kInconclusive, why);

@@ -90,7 +90,8 @@ std::string text_table(const Table& t, size_t left_cols = 1) {
   };
   line(t[0]);
   std::vector<std::string> dashes;
-  for (size_t x : w) dashes.push_back(std::string(x, '-'));
+  dashes.reserve(w.size());
+  for (size_t x : w) dashes.emplace_back(x, '-');
   line(dashes);
   for (size_t i = 1; i < t.size(); ++i) line(t[i]);
   return out;
@@ -168,12 +169,12 @@ std::vector<std::string> legend(const Report& r) {
                   "for multiple comparisons; gates apply Holm)",
                   r.opt.alpha),
       fmt::format("~ no significance possible with these run counts at {:g}", r.opt.alpha),
-      "delta = 100 * (patched median / baseline median - 1); p95 drop is the change in the p95 "
-      "enqueue latency (negative is better)",
+      std::string("delta = 100 * (patched median / baseline median - 1); ") +
+          "p95 drop is the change in the p95 enqueue latency (negative is better)",
       fmt::format("{:g}% CI: percentile bootstrap of delta, {} resamples, seed {}",
                   100 * (1 - r.opt.alpha), r.opt.bootstrap, r.opt.seed),
-      "unavailable: the profile says the metric could not be measured; missing: not recorded; "
-      "rows neither side recorded are left out",
+      std::string("unavailable: the profile says the metric could not be measured; ") +
+          "missing: not recorded; rows neither side recorded are left out",
   };
 }
 

@@ -223,7 +223,7 @@ static const char* const kKnownOrder[] = {metric::kPoolLockHold, metric::kWakeup
 std::vector<std::string> metric_order(const std::vector<std::string>& names) {
   std::vector<std::string> out;
   for (const char* k : kKnownOrder)
-    if (std::find(names.begin(), names.end(), k) != names.end()) out.push_back(k);
+    if (std::find(names.begin(), names.end(), k) != names.end()) out.emplace_back(k);
   std::vector<std::string> rest;
   for (const auto& n : names)
     if (std::find(out.begin(), out.end(), n) == out.end() &&

@@ -172,7 +172,7 @@ std::string hist_panel(const std::string& id, const std::string& title, const Hi
   if (ymax <= 0) ymax = step;
   std::vector<std::pair<double, std::string>> yt;
   for (double v = 0; v <= ymax + 1e-9; v += step)
-    yt.push_back({v / ymax, fmt::format("{}%", tick_label(v).substr(0, tick_label(v).find(' ')))});
+    yt.emplace_back(v / ymax, fmt::format("{}%", tick_label(v).substr(0, tick_label(v).find(' '))));
 
   std::string sub = fmt::format("count {} · min {} · p50 {} · p95 {} · p99 {} · max {}",
                                 format_count(h.count()), format_ns(double(h.min())),
@@ -321,17 +321,17 @@ std::vector<std::pair<std::string, double>> report_panels(const Selection& s, bo
       const Metric& m = it->second;
       std::string title = (s.groups.size() > 1 ? g.title + " · " : "") + name;
       if (!m.ok()) {
-        if (notes) panels.push_back({note_panel(title, "unavailable: " + m.reason), 50});
+        if (notes) panels.emplace_back(note_panel(title, "unavailable: " + m.reason), 50);
         continue;
       }
       if (m.hist && !m.hist->empty()) {
-        panels.push_back(
-            {hist_panel("hist-" + group_key(g) + "-" + slug(name), title, *m.hist), kH});
+        panels.emplace_back(hist_panel("hist-" + group_key(g) + "-" + slug(name), title, *m.hist),
+                            kH);
       } else if (m.count && notes) {
         std::string t = "count " + format_count(*m.count);
         if (m.total) t += " of " + format_count(*m.total);
         if (auto sh = m.share()) t += " (" + format_share(*sh) + ")";
-        panels.push_back({note_panel(title, t), 50});
+        panels.emplace_back(note_panel(title, t), 50);
       }
     }
   }
@@ -431,9 +431,10 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
         const Histogram& h = *m.hist;
         std::vector<std::string> head = {"count", "min"},
                                  row = {format_count(h.count()), format_ns(double(h.min()))};
-        for (const auto& pc : kPcts) head.push_back(pc.name), row.push_back(pct_with_err(h, pc.q));
-        head.push_back("max"), row.push_back(format_ns(double(h.max())));
-        head.push_back("mean"), row.push_back(format_ns(h.mean()));
+        for (const auto& pc : kPcts)
+          head.emplace_back(pc.name), row.push_back(pct_with_err(h, pc.q));
+        head.emplace_back("max"), row.push_back(format_ns(double(h.max())));
+        head.emplace_back("mean"), row.push_back(format_ns(h.mean()));
         out += html_table(head, std::vector<bool>(head.size(), false), {row});
         out += svg_doc({{hist_panel("hist-" + group_key(g) + "-" + slug(name), name, h), kH}},
                        false, "");
@@ -457,12 +458,12 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
         for (const SiteEntry* e : sites) all += e->count;
         std::vector<std::string> head = {"site"};
         std::vector<bool> left = {true};
-        if (detail) head.push_back("workqueue"), left.push_back(true);
-        if (kind) head.push_back("kind"), left.push_back(true);
-        head.push_back("count"), left.push_back(false);
+        if (detail) head.emplace_back("workqueue"), left.push_back(true);
+        if (kind) head.emplace_back("kind"), left.push_back(true);
+        head.emplace_back("count"), left.push_back(false);
         for (const char* c : timed ? std::vector<const char*>{"total", "mean", "p95"}
                                    : std::vector<const char*>{"share"})
-          head.push_back(c), left.push_back(false);
+          head.emplace_back(c), left.push_back(false);
         std::vector<std::vector<std::string>> rows;
         for (const SiteEntry* e : sites) {
           std::vector<std::string> r = {e->site};
@@ -569,7 +570,7 @@ std::vector<std::pair<std::string, double>> diff_panels(const DiffData& d) {
     if (p.cand)
       series.push_back({"cdf-cand-" + key, "cdf cand", d.cand_label, kCandColor, p.cand, true});
     std::string title = (p.scope.empty() ? "" : "scope " + p.scope + " · ") + p.metric;
-    out.push_back({cdf_panel(title, series), kH});
+    out.emplace_back(cdf_panel(title, series), kH);
   }
   return out;
 }

@@ -34,13 +34,13 @@ std::string truncate(const std::string& s, size_t w) {
   if (w == 0) return {};
   std::string out;
   size_t cols = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
     if ((c & 0xC0) != 0x80) {
       if (cols + 1 >= w) break;
       ++cols;
     }
-    out += s[i];
+    out += ch;
   }
   return out + "…";
 }
@@ -147,7 +147,7 @@ struct Table {
   std::vector<std::vector<std::string>> rows;
 
   // Shrinks the given text columns (in order) so the table fits `width`.
-  std::string text(const std::string& indent, int width, std::vector<size_t> shrink) const {
+  std::string text(const std::string& indent, int width, const std::vector<size_t>& shrink) const {
     std::vector<size_t> w(head.size());
     for (size_t c = 0; c < head.size(); ++c) {
       w[c] = display_width(head[c]);
@@ -216,9 +216,9 @@ std::string pct_cell(const Histogram& h, double q, bool with_err) {
 Table summary_table(const Histogram& h, bool err_inline) {
   Table t;
   t.head = {"count", "min"};
-  for (const auto& p : kPcts) t.head.push_back(p.name);
-  t.head.push_back("max");
-  t.head.push_back("mean");
+  for (const auto& p : kPcts) t.head.emplace_back(p.name);
+  t.head.emplace_back("max");
+  t.head.emplace_back("mean");
   t.left.assign(t.head.size(), false);
   std::vector<std::string> r = {format_count(h.count()), format_ns(double(h.min()))};
   for (const auto& p : kPcts) r.push_back(pct_cell(h, p.q, err_inline));
@@ -233,8 +233,8 @@ Table summary_table(const Histogram& h, bool err_inline) {
       any |= eb > 0;
       e.push_back(eb > 0 ? "±" + format_ns(eb) : "±0");
     }
-    e.push_back("");
-    e.push_back("");
+    e.emplace_back("");
+    e.emplace_back("");
     if (any) t.rows.push_back(e);
   }
   return t;
@@ -270,13 +270,13 @@ Table site_table(const Metric& m, size_t top, size_t* hidden) {
   Table t;
   t.head = {"site"};
   t.left = {true};
-  if (detail) t.head.push_back("workqueue"), t.left.push_back(true);
-  if (kind) t.head.push_back("kind"), t.left.push_back(true);
-  t.head.push_back("count"), t.left.push_back(false);
+  if (detail) t.head.emplace_back("workqueue"), t.left.push_back(true);
+  if (kind) t.head.emplace_back("kind"), t.left.push_back(true);
+  t.head.emplace_back("count"), t.left.push_back(false);
   if (timed) {
-    for (const char* h : {"total", "mean", "p95"}) t.head.push_back(h), t.left.push_back(false);
+    for (const char* h : {"total", "mean", "p95"}) t.head.emplace_back(h), t.left.push_back(false);
   } else {
-    t.head.push_back("share"), t.left.push_back(false);
+    t.head.emplace_back("share"), t.left.push_back(false);
   }
   size_t n = top == 0 ? sites.size() : std::min(top, sites.size());
   *hidden = sites.size() - n;
@@ -463,7 +463,7 @@ std::string render_ascii_histogram(const Histogram& h, int width, bool color) {
     uint64_t n = rows.count(k) ? rows[k] : 0;
     std::string lo = human ? short_ns(double(row_lo(k))) : std::to_string(row_lo(k));
     std::string hi = human ? short_ns(double(row_hi(k) + 1)) : std::to_string(row_hi(k));
-    size_t stars = maxc ? size_t((double(n) * double(bar)) / double(maxc) + 0.5) : 0;
+    size_t stars = maxc ? size_t(std::llround(double(n) * double(bar) / double(maxc))) : 0;
     if (n > 0 && stars == 0) stars = 1;  // a rare tail stays visible
     out += std::string(indent, ' ') + pad_left(lo, lw) + " -> " + pad_right(hi, lw) + " : " +
            pad_right(std::to_string(n), cw) + " |" + st.cyan(std::string(stars, '*')) +

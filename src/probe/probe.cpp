@@ -19,12 +19,6 @@ namespace lockscope {
 
 namespace {
 
-// The spinlock and wakeup functions the fentry backend cannot do without.
-const std::vector<std::string> kCoreFentry = {
-    "try_to_wake_up",   "_raw_spin_lock",       "_raw_spin_lock_irq",
-    "_raw_spin_unlock", "_raw_spin_unlock_irq",
-};
-
 std::string read_first_line(const std::string& path) {
   std::ifstream in(path);
   std::string line;
@@ -197,8 +191,8 @@ ProbeReport run_probe(FeatureSource& features) {
 
   // Backend verdict.
   std::vector<std::string> missing;
-  for (const auto& f : kCoreFentry)
-    if (!r.fentry_ok(f)) missing.push_back(f);
+  for (const char* f : kCoreFentryHooks)
+    if (!r.fentry_ok(f)) missing.emplace_back(f);
   bool any_tp = false;
   for (const auto& t : r.tracepoints) any_tp = any_tp || t.usable();
   if (missing.empty()) {
@@ -216,9 +210,9 @@ ProbeReport run_probe(FeatureSource& features) {
 
   // Hints the user can act on.
   if (!r.root && !(r.cap_bpf && r.cap_perfmon))
-    r.hints.push_back("not root and no CAP_BPF+CAP_PERFMON: run lockscope as root");
+    r.hints.emplace_back("not root and no CAP_BPF+CAP_PERFMON: run lockscope as root");
   if (!r.btf)
-    r.hints.push_back(
+    r.hints.emplace_back(
         "no kernel BTF: use a kernel with CONFIG_DEBUG_INFO_BTF=y, or pass --btf PATH "
         "(types for CO-RE; fentry and tp_btf still need the kernel's own BTF)");
   if (r.backend != "fentry" && r.lockdown != "none" && r.lockdown != "unknown")
@@ -226,7 +220,7 @@ ProbeReport run_probe(FeatureSource& features) {
                       "': function hooks are refused here; boot without lockdown, or measure "
                       "function-level metrics in a VM (`lockscope ab`)");
   if (!features.function_in_btf("kick_pool") && r.patch_state == "post-patch")
-    r.hints.push_back(
+    r.hints.emplace_back(
         "kick_pool() is inlined away: wakeups are attributed from stacks and "
         "kick_pool_pick() instead");
   return r;

@@ -77,7 +77,7 @@ void prune_boots(const std::string& dir) {
   if (!d) return;
   std::vector<std::string> names;
   while (dirent* e = readdir(d))
-    if (e->d_name[0] != '.') names.push_back(e->d_name);
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
   closedir(d);
   std::sort(names.begin(), names.end());
   for (size_t i = 0; i + kKeepBoots < names.size(); ++i) remove_tree(dir + "/" + names[i]);
@@ -397,7 +397,7 @@ ResultChannel parse_result_channel(const std::string& raw) {
     }
   }
   if (in_block) rc.problems.push_back("block '" + name + "' is truncated");
-  if (!rc.exit_code) rc.problems.push_back("no exit code reported");
+  if (!rc.exit_code) rc.problems.emplace_back("no exit code reported");
   return rc;
 }
 

@@ -40,9 +40,7 @@ std::string test_workqueue_source() {
   std::string tarball = "./usr/src/" + pkg + ".tar.xz";
   std::string member = pkg + "/lib/test_workqueue.c";
   log::info("vm: extracting lib/test_workqueue.c from {}", pkg);
-  run_checked({"sh", "-c",
-               "dpkg-deb --fsys-tarfile \"$1\" | tar -xO \"$2\" | "
-               "tar -xJO \"$3\" > \"$4\"",
+  run_checked({"sh", "-c", R"(dpkg-deb --fsys-tarfile "$1" | tar -xO "$2" | tar -xJO "$3" > "$4")",
                "sh", deb, tarball, member, out + ".tmp"},
               "extracting " + member + " from " + deb);
   if (read_file(out + ".tmp").find("module_init") == std::string::npos)

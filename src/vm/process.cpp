@@ -41,6 +41,7 @@ namespace {
   dup2(err_fd, 2);
   if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(127);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   execvp(args[0], args.data());
@@ -110,7 +111,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opt) {
     double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bool timeout = opt.timeout_s > 0 && elapsed > opt.timeout_s;
-    if (!exited && (timeout || stop_requested())) {
+    if (!exited && (timeout || (!opt.ignore_stop && stop_requested()))) {
       kill(-pid, SIGKILL);
       waitpid(pid, &st, 0);
       close(fds[0]);
@@ -213,9 +214,20 @@ void make_dirs(const std::string& path) {
   }
 }
 
-void remove_tree(const std::string& path) {
+void remove_tree(const std::string& path) noexcept {
   if (path.empty() || path == "/") return;
-  run({"rm", "-rf", "--one-file-system", path});
+  // Runs from destructors, also while lockscope is stopping: never throws and
+  // is not cut short by the stop flag. rm, not std::filesystem::remove_all:
+  // --one-file-system keeps it out of anything still mounted in a chroot.
+  try {
+    RunOptions o;
+    o.timeout_s = 300;
+    o.ignore_stop = true;
+    RunResult r = run({"rm", "-rf", "--one-file-system", path}, o);
+    if (r.status != 0) log::warn("could not remove {}: {}", path, tail_of(r.output, 1));
+  } catch (const std::exception& e) {
+    log::warn("could not remove {}: {}", path, e.what());
+  }
 }
 
 std::string sha256_file(const std::string& path) {

@@ -13,8 +13,9 @@ namespace lockscope::vm::detail {
 
 struct RunOptions {
   std::string cwd;
-  std::string stdout_file;  // when set, stdout goes there (stderr still captured)
-  int timeout_s = 0;        // 0 = none
+  std::string stdout_file;   // when set, stdout goes there (stderr still captured)
+  int timeout_s = 0;         // 0 = none
+  bool ignore_stop = false;  // cleanup that must finish even while stopping
 };
 
 struct RunResult {
@@ -50,7 +51,7 @@ bool exists(const std::string& path);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text, int mode = 0644);
 void make_dirs(const std::string& path);
-void remove_tree(const std::string& path);
+void remove_tree(const std::string& path) noexcept;  // logs, never throws
 std::string sha256_file(const std::string& path);
 std::string tail_of(const std::string& text, size_t lines);
 // mkdtemp under `parent`, removed on destruction unless released.

@@ -127,6 +127,7 @@ class TestWorkqueueWorkload final : public Workload {
       throw Error(kExitInconclusive, "test_workqueue (" + path + ") printed no result rows",
                   "check the kernel log (dmesg) for the module's messages and run again");
     std::vector<WorkloadResult> out;
+    out.reserve(rows.size());
     const uint64_t total = opts_.items && opts_.threads ? opts_.items * opts_.threads : opts_.items;
     for (const auto& r : rows) out.push_back(to_workload_result(r, opts_.threads, total));
     return out;
@@ -160,7 +161,7 @@ class TestWorkqueueWorkload final : public Workload {
 }  // namespace
 
 std::string default_test_workqueue_path() {
-  const std::string base = "/lib/modules/" + kernel_release() + "/kernel/lib/test_workqueue.ko";
+  std::string base = "/lib/modules/" + kernel_release() + "/kernel/lib/test_workqueue.ko";
   for (const char* suf : {"", ".xz", ".zst", ".gz"})
     if (exists(base + suf)) return base + suf;
   return base;

@@ -108,7 +108,7 @@ class BenchHost : public ::testing::Test {
     original_ = scope_now();
     // Two scopes that differ from the current one, so a change is observable.
     for (const char* s : {"cpu", "system", "smt", "numa", "cache"})
-      if (s != original_ && two_.size() < 2) two_.push_back(s);
+      if (s != original_ && two_.size() < 2) two_.emplace_back(s);
   }
   void TearDown() override {
     if (!original_.empty()) {

@@ -17,6 +17,7 @@ namespace {
 using lockscope::hosttest::left_behind;
 using lockscope::hosttest::lockscope_link_ids;
 using lockscope::hosttest::lockscope_prog_ids;
+using lockscope::hosttest::pty_load;
 using lockscope::hosttest::read_json;
 using lockscope::hosttest::RecordProcess;
 using lockscope::hosttest::tmp_path;
@@ -44,14 +45,7 @@ TEST(ConcurrencyHost, TwoRecordersAtOnceBothSeeTheLoad) {
 
   const int kThreads = 2, kItems = 3000;
   std::atomic<uint64_t> done{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&] {
-      lockscope::PtyChannel ch;
-      for (int i = 0; i < kItems; ++i)
-        if (ch.round_trip()) done++;
-    });
-  for (auto& t : threads) t.join();
+  pty_load(kThreads, kItems, &done);
   a.signal(SIGINT);
   b.signal(SIGINT);
   ASSERT_EQ(a.wait_exit(), 0) << a.err();

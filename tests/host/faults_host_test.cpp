@@ -57,17 +57,6 @@ int tmp_siblings(const std::string& path) {
   return n;
 }
 
-void pty_load(int threads, int items, std::atomic<uint64_t>* done) {
-  std::vector<std::thread> ts;
-  for (int t = 0; t < threads; ++t)
-    ts.emplace_back([=] {
-      lockscope::PtyChannel ch;
-      for (int i = 0; i < items; ++i)
-        if (ch.round_trip()) (*done)++;
-    });
-  for (auto& t : ts) t.join();
-}
-
 struct KillPoint {
   const char* name;
   int sig;

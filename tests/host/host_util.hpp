@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "lockscope/workload.hpp"
 
 namespace lockscope::hosttest {
 
@@ -67,6 +70,20 @@ inline std::set<uint32_t> lockscope_link_ids() {
     close(fd);
   }
   return ids;
+}
+
+// `threads` threads doing `items` pty round trips each (each one an item of
+// the kernel's flush_to_ldisc work); counts the completed ones in *done.
+inline void pty_load(int threads, int items, std::atomic<uint64_t>* done) {
+  std::vector<std::thread> ts;
+  ts.reserve(size_t(threads));
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([=] {
+      lockscope::PtyChannel ch;
+      for (int i = 0; i < items; ++i)
+        if (ch.round_trip()) (*done)++;
+    });
+  for (auto& t : ts) t.join();
 }
 
 inline std::string tmp_path(const std::string& name) {

@@ -27,6 +27,7 @@
 namespace {
 
 using lockscope::hosttest::lockscope_prog_ids;
+using lockscope::hosttest::pty_load;
 using lockscope::hosttest::read_json;
 using lockscope::hosttest::RecordProcess;
 using lockscope::hosttest::tmp_path;
@@ -63,19 +64,12 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
   const bool raw = GetParam();
   std::string out = tmp_path("pty.json");
   std::vector<std::string> args{"--backend", "tracepoint", "-o", out};
-  if (raw) args.push_back("--raw-tp");
+  if (raw) args.emplace_back("--raw-tp");
   RecordProcess rec(args);
   ASSERT_TRUE(rec.wait_recording(30000)) << rec.err();
   // The load: 2 threads x 3000 pty round trips.
   std::atomic<uint64_t> done{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 2; ++t)
-    threads.emplace_back([&] {
-      lockscope::PtyChannel ch;
-      for (int i = 0; i < 3000; ++i)
-        if (ch.round_trip()) done++;
-    });
-  for (auto& t : threads) t.join();
+  pty_load(2, 3000, &done);
   rec.signal(SIGINT);
   ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
   ASSERT_EQ(done.load(), 6000u);

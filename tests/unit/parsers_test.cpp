@@ -86,9 +86,10 @@ TEST(GateParser, OrdinaryNumbersStillParse) {
 }
 
 TEST(GateParser, GarbageIsAUsageError) {
-  for (std::string s : {std::string(""), std::string("\0\0\0", 3), std::string(100000, '['),
-                        std::string("tput <= "), std::string("tput[") + std::string(50000, 'a'),
-                        std::string("\xff\xfe tput <= 1"), std::string("tput <= 1%%")})
+  for (const std::string& s :
+       {std::string(""), std::string("\0\0\0", 3), std::string(100000, '['),
+        std::string("tput <= "), std::string("tput[") + std::string(50000, 'a'),
+        std::string("\xff\xfe tput <= 1"), std::string("tput <= 1%%")})
     EXPECT_EQ(code_of([&] { lockscope::diff::parse_gate(s); }), 2) << s.substr(0, 40);
 }
 
@@ -96,7 +97,7 @@ TEST(GateParser, GarbageIsAUsageError) {
 
 TEST(ProfileParser, MalformedInputsAreUsageErrors) {
   const std::string h = profile_head();
-  for (std::string s : {
+  for (const std::string& s : {
            std::string(""),
            std::string("null"),
            std::string("[]"),
@@ -218,7 +219,7 @@ TEST(TestWorkqueueParser, VeryLongLinesDoNotOverflowTheStack) {
 // ---------------------------------------------------------------- result channel
 
 TEST(ResultChannelParser, HostileInputsReportProblems) {
-  for (std::string s :
+  for (const std::string& s :
        {std::string(""), std::string("LOCKSCOPE-EXIT 99999999999999999999\n"),
         std::string("LOCKSCOPE-FILE-BEGIN \n====\nLOCKSCOPE-FILE-END \n"),
         std::string("LOCKSCOPE-FILE-END x\nLOCKSCOPE-FILE-BEGIN x\n"), std::string(1 << 20, '\n'),

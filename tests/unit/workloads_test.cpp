@@ -18,6 +18,7 @@ namespace {
 
 std::vector<std::string> scopes_of(const std::vector<PlanStep>& steps) {
   std::vector<std::string> v;
+  v.reserve(steps.size());
   for (const auto& s : steps) v.push_back(s.scope);
   return v;
 }

@@ -57,7 +57,7 @@ class VmTest : public ::testing::Test {
     s.lockscope_binary = LOCKSCOPE_GUEST_BINARY;
     s.smp = 2;
     s.memory_mb = 1024;
-    s.timeout_s = std::atoi(env_or("LOCKSCOPE_VM_TIMEOUT", "300").c_str());
+    s.timeout_s = int(std::strtol(env_or("LOCKSCOPE_VM_TIMEOUT", "300").c_str(), nullptr, 10));
     return s;
   }
 
