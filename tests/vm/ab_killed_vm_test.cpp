@@ -24,19 +24,17 @@
 #include <string>
 #include <thread>
 
+#include "vm_test_util.hpp"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using lockscope::vmtest::missing_prerequisite;
+using lockscope::vmtest::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using Clock = std::chrono::steady_clock;
 
 // "ppid comm" of a process, or false when it is gone.
 bool proc_stat(pid_t pid, pid_t* ppid, std::string* comm) {
@@ -91,10 +89,7 @@ class VmAbKilled : public ::testing::TestWithParam<KillPoint> {};
 
 TEST_P(VmAbKilled, LeavesNoQemuAndKeepsFinishedBoots) {
   const KillPoint k = GetParam();
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (module build chroot, QEMU images)";
-  if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0 &&
-      access("/usr/local/bin/qemu-system-x86_64", X_OK) != 0)
-    GTEST_SKIP() << "qemu-system-x86_64 not installed";
+  if (auto why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
 
   char tmpl[] = "/tmp/lockscope-ab-killed-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

@@ -20,22 +20,20 @@
 #include <sstream>
 #include <string>
 
+#include "vm_test_util.hpp"
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
+using lockscope::vmtest::missing_prerequisite;
+using lockscope::vmtest::slurp;
+
 struct Ran {
   int code = -1;
   std::string out, err;
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 Ran run(const std::string& args, const std::string& dir) {
   Ran r;
@@ -62,10 +60,7 @@ double median(const json& row, const char* side) {
 }  // namespace
 
 TEST(VmAb, PrePatchVersusPostPatch) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (module build chroot, QEMU images)";
-  if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0 &&
-      access("/usr/local/bin/qemu-system-x86_64", X_OK) != 0)
-    GTEST_SKIP() << "qemu-system-x86_64 not installed";
+  if (auto why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
 
   char tmpl[] = "/tmp/lockscope-ab-vm-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

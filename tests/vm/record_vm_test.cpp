@@ -13,6 +13,7 @@
 
 #include "lockscope/log.hpp"
 #include "lockscope/vm.hpp"
+#include "vm_test_util.hpp"
 
 using namespace lockscope;
 using nlohmann::json;
@@ -36,9 +37,7 @@ class VmRecord : public ::testing::Test {
  protected:
   void SetUp() override {
     log::init(1);
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (module build chroot, QEMU images)";
-    if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
-      GTEST_SKIP() << "qemu-system-x86_64 not installed";
+    if (auto why = vmtest::missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
   }
 
   // Boots `pattern`, records test_workqueue with lockscope, returns the profile.

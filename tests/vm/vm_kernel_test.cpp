@@ -11,6 +11,7 @@
 
 #include "lockscope/log.hpp"
 #include "lockscope/vm.hpp"
+#include "vm_test_util.hpp"
 
 using namespace lockscope;
 
@@ -25,19 +26,11 @@ std::string env_or(const char* name, const char* fallback) {
 }
 
 // Why the vm tier cannot run here, or empty.
-std::string missing_prerequisite() {
-  if (geteuid() != 0) return "needs root (debootstrap, chroot, BPF in the guest image build)";
-  if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0 &&
-      access("/usr/local/bin/qemu-system-x86_64", X_OK) != 0)
-    return "qemu-system-x86_64 not installed";
-  return {};
-}
-
 class VmTest : public ::testing::Test {
  protected:
   void SetUp() override {
     log::init(1);
-    if (auto why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
+    if (auto why = vmtest::missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
   }
 
   // Fetch (cached); an unreachable mirror with an empty cache is a skip.
