@@ -124,15 +124,15 @@ std::string md_table(const Table& t, size_t left_cols = 1) {
 // Neither side recorded this key in this scope at all (not even as
 // unavailable): e.g. test_workqueue's per-scope runs carry no lock metrics,
 // which live in its scope "all" run. Such rows are left out of the tables
-// unless a gate asks about them.
+// unless a gate asks about that key in that scope.
 bool absent(const Row& row) {
   return row.base.v.empty() && row.cand.v.empty() && row.base.unavailable == 0 &&
          row.cand.unavailable == 0;
 }
 
-bool gated_key(const Report& r, const std::string& key) {
+bool gated(const Report& r, const std::string& scope, const std::string& key) {
   for (const auto& c : r.checks)
-    if (c.key == key) return true;
+    if (c.key == key && c.scope == scope) return true;
   return false;
 }
 
@@ -156,7 +156,7 @@ Table detail_table(const Report& r) {
   for (const auto& sc : r.scopes)
     for (const auto& k : keys) {
       const Row* row = r.find(sc, k);
-      if (!row || (absent(*row) && !gated_key(r, k))) continue;
+      if (!row || (absent(*row) && !gated(r, sc, k))) continue;
       t.push_back({sc, label(k), runs_cell(*row), cell(*row, row->base), cell(*row, row->cand),
                    delta_cell(*row, r.opt.alpha), ci_cell(*row), p_cell(*row)});
     }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "lockscope/error.hpp"
@@ -87,13 +88,9 @@ TEST(GateParse, FileWithComments) {
 
 Report fixture_report(const std::vector<std::string>& gates,
                       const std::string& cand = "cand.json") {
-  std::vector<GateExpr> g;
-  std::vector<std::string> keys;
-  for (const auto& s : gates) {
-    g.push_back(parse_gate(s));
-    keys.push_back(g.back().key);
-  }
-  Report r = compare(load_side(kData + "base.json"), load_side(kData + cand), Options{}, keys);
+  std::vector<GateExpr> g = parse_gates(gates);
+  Report r =
+      compare(load_side(kData + "base.json"), load_side(kData + cand), Options{}, gate_keys(g));
   apply_gate(r, g);
   r.base_path = "base.json";  // golden output must not depend on the checkout path
   r.cand_path = cand;
@@ -232,6 +229,36 @@ TEST(Diff, SingleRunStillDiffs) {
   std::string text = render_text(r);
   EXPECT_NE(text.find("no significance: 1 run"), std::string::npos) << text;
   EXPECT_NE(text.find("+24.9% ~"), std::string::npos) << text;
+}
+
+// A row neither side recorded is shown only in the scope a gate asks about:
+// here no run has lock metrics (as test_workqueue's per-scope runs: its lock
+// metrics live in scope "all"), and the gate names scope system.
+TEST(Diff, UnrecordedRowShownOnlyWhereGated) {
+  char tmpl[] = "/tmp/lockscope-diff-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::vector<std::string> paths;
+  for (const char* f : {"base.json", "cand.json"}) {
+    nlohmann::json p = nlohmann::json::parse(slurp(kData + f));
+    for (auto& run : p["runs"]) run["metrics"] = nlohmann::json::object();
+    paths.push_back(dir + "/" + f);
+    std::ofstream(paths.back()) << p.dump();
+  }
+  std::vector<GateExpr> g = parse_gates({"wakeups_under_pool_lock.share[system] <= 0.5"});
+  Report r = compare(load_side(paths[0]), load_side(paths[1]), Options{}, gate_keys(g));
+  apply_gate(r, g);
+  for (const auto& p : paths) std::remove(p.c_str());
+  rmdir(tmpl);
+  std::string text = render_text(r);
+  // Gated in system: shown there (and the gate cannot pass without data).
+  EXPECT_NE(text.find("system  wakeups_under_pool_lock share"), std::string::npos) << text;
+  ASSERT_EQ(r.checks.size(), 1u);
+  EXPECT_EQ(r.checks[0].outcome, Outcome::kInconclusive);
+  // The same key in the other scope, and keys no gate names: left out.
+  EXPECT_EQ(text.find("cache   wakeups_under_pool_lock share"), std::string::npos) << text;
+  EXPECT_EQ(text.find("system  pool_lock_hold_ns p95"), std::string::npos) << text;
+  EXPECT_NE(text.find("cache   tput"), std::string::npos) << text;
 }
 
 // ---- golden output ---------------------------------------------------------
