@@ -374,19 +374,20 @@ int run(const Options& opt) {
   // and unwinds: exit 3, finished boots kept.
   install_stop_handlers();
 
-  // Kernels and modules first (downloads and module builds are cached).
-  Target base = resolve(o.baseline, o.baseline_module, o, "baseline");
-  Target cand = resolve(o.candidate, o.candidate_module, o, "candidate");
-  if (stop_requested())
-    throw Error(kExitInconclusive, "interrupted before the first boot; nothing was recorded");
-
+  // The output folders before anything slow: an unwritable -o fails at once.
   std::error_code ec;
   for (const char* d : {"baseline", "candidate", "boots"}) {
     fs::create_directories(fs::path(o.out_dir) / d, ec);
     if (ec)
-      throw usage_error("cannot create " + (fs::path(o.out_dir) / d).string() + ": " +
-                        ec.message());
+      throw usage_error("cannot create " + (fs::path(o.out_dir) / d).string() + ": " + ec.message(),
+                        "give -o a folder you can write");
   }
+
+  // Kernels and modules (downloads and module builds are cached).
+  Target base = resolve(o.baseline, o.baseline_module, o, "baseline");
+  Target cand = resolve(o.candidate, o.candidate_module, o, "candidate");
+  if (stop_requested())
+    throw Error(kExitInconclusive, "interrupted before the first boot; nothing was recorded");
   {
     std::string cmdline =
         fmt::format("baseline  {} ({})\ncandidate {} ({})\nguest command: {}\n", base.arg,

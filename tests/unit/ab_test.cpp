@@ -179,6 +179,9 @@ TEST(AbCli, BadArgumentsExitTwoBeforeBooting) {
       {"--baseline '7.2.*' --candidate '7.3.*' --workload nope", "workload"},
       {"--baseline '7.2.*' --candidate '7.3.*' --gate 'tput[cache] >='", "gate"},
       {"--baseline /nonexistent/vmlinuz --candidate '7.3.*'", "not found"},
+      // The output folder is checked before kernels are looked up (which may
+      // download for minutes): no kernel matches 9.9.*, yet -o is what fails.
+      {"--baseline '9.9.*' --candidate '9.9.*' -o /proc/lockscope-nope", "cannot create"},
   };
   for (const auto& c : cases) {
     std::string out;
