@@ -65,6 +65,7 @@ class Progress {
 
 int run_bench(const BenchOpts& o) {
   PreparedWorkload pw = prepare_workload(o.workload);
+  if (!o.output.empty()) check_output_writable(o.output);
   install_stop_handlers();
   Workload* w = pw.workload.get();
   const BenchPlan& plan = pw.plan;
@@ -98,7 +99,7 @@ int run_bench(const BenchOpts& o) {
   if (!o.output.empty()) {
     Profile p = bench_profile(o);
     p.runs = std::move(runs);
-    save_profile(p, o.output);
+    write_profile(p, o.output);
     log::info("wrote {}", o.output);
   }
   return kExitOk;

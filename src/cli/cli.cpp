@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 #include "commands.hpp"
 #include "lockscope/error.hpp"
 #include "lockscope/log.hpp"
+#include "lockscope/profile.hpp"
 #include "lockscope/version.hpp"
 #include "lockscope/workload.hpp"
 
@@ -71,6 +75,26 @@ int run(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lockscope: internal error: %s\n", e.what());
     return kExitUsage;
+  }
+}
+
+void check_output_writable(const std::string& path) {
+  std::string dir = ".";
+  if (auto slash = path.find_last_of('/'); slash != std::string::npos)
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  if (access(dir.c_str(), W_OK) != 0)
+    throw usage_error("cannot write " + path + ": directory " + dir + " is not writable",
+                      "choose another output with -o FILE");
+}
+
+void write_profile(const Profile& profile, const std::string& path) {
+  try {
+    save_profile(profile, path);
+  } catch (const Error& e) {
+    std::string fallback = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                           "/lockscope-" + std::to_string(getpid()) + ".json";
+    save_profile(profile, fallback);
+    throw Error(kExitUsage, std::string(e.what()) + "; the profile was saved to " + fallback);
   }
 }
 

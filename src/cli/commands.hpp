@@ -14,7 +14,8 @@ class App;
 
 namespace lockscope {
 struct WorkloadRequest;
-}
+struct Profile;
+}  // namespace lockscope
 
 namespace lockscope::cli {
 
@@ -37,6 +38,14 @@ void add_btf_option(CLI::App& sub, std::string& path);
 // Shared workload options of `bench` and `record`: --workload, --scope,
 // --threads, --items, --runs (and --duration for bench).
 void add_workload_options(CLI::App& sub, WorkloadRequest& req, bool with_duration);
+
+// Shared profile output of `record` and `bench` (-o FILE).
+// Before measuring: a FILE whose folder cannot be written is exit 2 now, not
+// after the measurement.
+void check_output_writable(const std::string& path);
+// After: writes atomically; if that still fails, the profile goes to a
+// temporary file and the error (exit 2) says where, so nothing is lost.
+void write_profile(const Profile& profile, const std::string& path);
 
 int run(int argc, char** argv);
 

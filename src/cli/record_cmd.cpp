@@ -36,29 +36,6 @@ struct RecordOpts {
   WorkloadRequest workload{"", "all", kUnsetCount, kUnsetCount, 0, 1};  // --workload; "" = none
 };
 
-// Fail before recording, not after: an output we cannot write is exit 2.
-void check_output_writable(const std::string& path) {
-  std::string dir = ".";
-  if (auto slash = path.find_last_of('/'); slash != std::string::npos)
-    dir = slash == 0 ? "/" : path.substr(0, slash);
-  if (access(dir.c_str(), W_OK) != 0)
-    throw usage_error("cannot write " + path + ": directory " + dir + " is not writable",
-                      "choose another output with -o FILE");
-}
-
-// Writes the profile; never loses it: an unwritable output falls back to a
-// temporary file, and the error says where the recording went.
-void write_profile(const Profile& profile, const std::string& path) {
-  try {
-    save_profile(profile, path);
-  } catch (const Error& e) {
-    std::string fallback = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
-                           "/lockscope-" + std::to_string(getpid()) + ".json";
-    save_profile(profile, fallback);
-    throw Error(kExitUsage, std::string(e.what()) + "; the profile was saved to " + fallback);
-  }
-}
-
 // The lock metrics of one plan step, merged into the step's workload runs.
 // test_workqueue measures all six scopes in one module load, so its lock
 // metrics cannot be split by scope: they go into one extra run, scope "all".

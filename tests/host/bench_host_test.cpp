@@ -176,6 +176,16 @@ TEST_F(BenchHost, NonPositiveCountsExit2) {
   }
 }
 
+TEST_F(BenchHost, UnwritableOutputExits2BeforeRunning) {
+  Child c = run({"bench", "--scope", two_[0], "--items", "100000", "--runs", "1", "-o",
+                 "/proc/lockscope-nope/bench.json"});
+  EXPECT_EQ(c.exit_code(), 2) << c.err();
+  EXPECT_NE(c.err().find("cannot write /proc/lockscope-nope/bench.json"), std::string::npos)
+      << c.err();
+  // Refused before the workload: no result row was printed.
+  EXPECT_EQ(c.out().find(two_[0]), std::string::npos) << c.out();
+}
+
 TEST_F(BenchHost, NotRootExits4) {
   Child c = run({"bench", "--scope", "cpu", "--items", "10", "--runs", "1"}, /*uid=*/65534);
   EXPECT_EQ(c.exit_code(), 4) << c.err();
