@@ -310,7 +310,7 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
   json j;
   try {
     j = json::parse(text, limits);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers that overflow
     throw usage_error(
         origin + ": not valid JSON (" + e.what() + ")",
         "is the file complete? profiles are written by `lockscope record` or `bench -o`");

@@ -117,6 +117,10 @@ TEST(ProfileParser, MalformedInputsAreUsageErrors) {
            one_hist_profile("[[99999999,1]]", 1),
            one_hist_profile("[[0,18446744073709551615],[1,1]]", 0),
            one_hist_profile("[[0,1]]", 5),
+           // Found by fuzz_profile: a number that overflows a double made
+           // the JSON library throw out_of_range, which was not caught.
+           std::string("111111111111111e1111111111111lockscope_s["),
+           h + R"("runs":[{"duration_s":1e99999}]})",
        })
     EXPECT_EQ(code_of([&] { lockscope::profile_from_json(s, "t"); }), 2) << s;
 }
