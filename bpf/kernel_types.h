@@ -31,16 +31,13 @@ struct sched_entity {
 
 struct task_struct {
 	unsigned int flags;
-	int pid;
-	char comm[16];
 	struct sched_entity se;
 	void *worker_private; /* struct worker * of a kworker (5.19+) */
 };
 
-/* rq->__lock since v5.14 ("sched: Wrap rq::lock into raw_spin_rq_lock"), rq->lock before. */
+/* rq->__lock since v5.14, rq->lock before: see rq_lock_addr() in core_fixes.bpf.h. */
 struct rq {
 	raw_spinlock_t __lock;
-	int cpu;
 };
 struct rq___old {
 	raw_spinlock_t lock;
@@ -53,13 +50,12 @@ struct rcu_head {
 struct worker_pool {
 	raw_spinlock_t lock;
 	int cpu;
-	int id;
 	unsigned int flags;
 	struct rcu_head rcu;
 };
 
 struct workqueue_struct {
-	char name[24];
+	char name[24]; /* WQ_NAME_LEN; CO-RE reads it as a string, any length works */
 };
 
 struct pool_workqueue {

@@ -5,7 +5,8 @@
  * waits, and workqueue queue latency / execution time.
  *
  * Two families of programs, switched on and off by user space before load
- * (src/backends/bpf_session.cpp):
+ * (the load plan, src/record/load_plan.cpp; the hook catalogue,
+ * src/probe/hooks.cpp):
  *   - function hooks (fentry): the lock and unlock functions, try_to_wake_up
  *     and the workqueue functions the posted and merged patches touch;
  *   - tracepoints (tp_btf, raw_tp as fallback): lock contention, workqueue
@@ -15,29 +16,30 @@
  * rates. They read per-CPU state and one array slot, and leave at once for
  * any lock that is not a known pool->lock or rq->lock. Aggregation is in
  * per-CPU maps only; user space merges the CPUs.
+ *
+ * Read top-down: configuration and per-CPU state, the acquirer's address,
+ * the spinlock hooks, wakeups and the workqueue functions, tracepoints.
+ * The lock filter, the result maps and the CO-RE accessors are in
+ * lock_filter.bpf.h, aggregate.bpf.h and core_fixes.bpf.h.
  */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "lockscope/bpf_shared.h"
-#include "hist.bpf.h"
+#include "aggregate.bpf.h"
+#include "core_fixes.bpf.h"
+#include "lock_filter.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by user space before load. */
+/* ---- configuration (set by user space before load) ---------------------- */
+
 const volatile bool track_sites = true;      /* per-site rows (cheap: caller address) */
 const volatile bool track_stacks = false;    /* per-site rows from full stacks (costly) */
 const volatile bool track_wq_latency = true; /* queue latency / exec time   */
 
-struct filter_slot {
-	__u64 e[2]; /* lock address | kind, 0 = empty */
-};
-
-struct inflight {
-	__u64 queued_ns;
-	__u64 kind;
-};
+/* ---- per-CPU state ------------------------------------------------------ */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -46,51 +48,14 @@ struct {
 	__type(value, struct ls_cpu_state);
 } cpu_state SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, LS_NR_HISTS);
-	__type(key, __u32);
-	__type(value, struct ls_hist);
-} hists SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, LS_C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LS_FILTER_SLOTS / 2);
-	__type(key, __u32);
-	__type(value, struct filter_slot);
-} lock_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 256); /* --site-entries */
-	__type(key, struct ls_site_key);
-	__type(value, struct ls_hist);
-} site_hists SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct ls_count_key);
-	__type(value, __u64);
-} site_counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 1024); /* --stack-entries */
-	__type(key, __u32);
-	__uint(value_size, LS_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+struct inflight {
+	__u64 queued_ns;
+	__u64 kind;
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384); /* --inflight-entries */
+	__uint(max_entries, LS_DEFAULT_INFLIGHT_ENTRIES); /* --inflight-entries */
 	__type(key, __u64);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
@@ -98,12 +63,10 @@ struct {
 /* work function -> workqueue name, for naming the per-function histograms */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, LS_DEFAULT_FUNC_ENTRIES);
 	__type(key, __u64);
-	__type(value, char[24]);
+	__type(value, char[LS_WQ_NAME_LEN]);
 } func_wq SEC(".maps");
-
-static struct ls_hist zero_hist;
 
 static __always_inline struct ls_cpu_state *state(void)
 {
@@ -124,77 +87,19 @@ static __always_inline __u64 addr_of(struct ls_cpu_state *st, const void *p)
 	return *(volatile __u64 *)&st->scratch;
 }
 
-static __always_inline void count(__u32 id)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &id);
-
-	if (c)
-		(*c)++;
-}
-
-static __always_inline void hist(__u32 metric, __u32 kind, __u64 v)
-{
-	__u32 idx = metric * LS_KIND_MAX + kind;
-	struct ls_hist *h = bpf_map_lookup_elem(&hists, &idx);
-
-	if (h)
-		ls_hist_add(h, v);
-}
-
-static __always_inline void site_hist(__u32 metric, __u32 kind, __u64 site, __u64 v)
-{
-	struct ls_site_key key = { .metric = metric, .kind = kind, .site = site };
-	struct ls_hist *h = bpf_map_lookup_elem(&site_hists, &key);
-
-	if (!h) {
-		if (bpf_map_update_elem(&site_hists, &key, &zero_hist, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&site_hists, &key)) {
-			count(LS_D_SITE_MAP_FULL);
-			return;
-		}
-		h = bpf_map_lookup_elem(&site_hists, &key);
-		if (!h)
-			return;
-	}
-	ls_hist_add(h, v);
-}
-
-static __always_inline void site_count(__u32 counter, __u32 context, __u64 site)
-{
-	struct ls_count_key key = { .counter = counter, .context = context, .site = site };
-	__u64 one = 1, *c = bpf_map_lookup_elem(&site_counts, &key);
-
-	if (c) {
-		(*c)++;
-		return;
-	}
-	if (bpf_map_update_elem(&site_counts, &key, &one, BPF_NOEXIST)) {
-		c = bpf_map_lookup_elem(&site_counts, &key);
-		if (c)
-			(*c)++;
-		else
-			count(LS_D_SITE_MAP_FULL);
-	}
-}
-
-static __always_inline __s64 stack_id(void *ctx)
-{
-	__s64 id;
-
-	id = bpf_get_stackid(ctx, &stacks, 0);
-	if (id < 0)
-		count(LS_D_STACK_FAILED);
-	return id;
-}
+/* ---- where a pool->lock acquisition comes from -------------------------- */
 
 /*
  * The address a one-argument spinlock function will return to, i.e. inside
- * the function that takes the lock. The BPF trampoline keeps the traced
- * function's arguments on its stack just below its frame: [arg][return
- * value, only with fexit][saved rbp][return into the traced function][return
- * into its caller]. The slot holding "traced function + a few bytes" is
- * found, and the next one is the caller. One probe read instead of a stack
- * walk (bpf_get_stackid costs ~10x the whole hook).
+ * the function that takes the lock. This depends on the x86-64 BPF
+ * trampoline's frame (arch/x86/net/bpf_jit_comp.c, arch_prepare_bpf_trampoline):
+ * the traced function's arguments are saved on the trampoline's stack just
+ * below its frame: [arg][return value, only with fexit][saved rbp][return
+ * into the traced function][return into its caller]. The slot holding
+ * "traced function + a few bytes" is found, and the next one is the caller.
+ * One probe read instead of a stack walk (bpf_get_stackid costs ~10x the
+ * whole hook). Should a kernel lay the frame out differently, no slot
+ * matches and the site is 0 ("[unknown]"), never a wrong name.
  */
 static __always_inline __u64 caller_ip(void *ctx)
 {
@@ -211,7 +116,7 @@ static __always_inline __u64 caller_ip(void *ctx)
 	return 0;
 }
 
-/* Where a pool->lock acquisition comes from: a caller address, or a stack id. */
+/* A caller address, or a stack id (--stacks); < 0 when sites are off. */
 static __always_inline __s64 acquire_site(void *ctx)
 {
 	if (!track_sites)
@@ -219,83 +124,13 @@ static __always_inline __s64 acquire_site(void *ctx)
 	return track_stacks ? stack_id(ctx) : (__s64)caller_ip(ctx);
 }
 
-/* ---- the lock filter ---------------------------------------------------- */
-
-static __always_inline __u32 filter_index(__u64 lock)
-{
-	return (__u32)((lock * 0x9E3779B97F4A7C15ull) >> 52) & (LS_FILTER_SLOTS / 2 - 1);
-}
-
-/* Kind of a lock (enum ls_lock_kind), LS_KIND_NONE when it is not tracked. */
-static __always_inline __u32 lock_kind(__u64 lock)
-{
-	__u32 idx = filter_index(lock);
-	struct filter_slot *s = bpf_map_lookup_elem(&lock_filter, &idx);
-
-	if (!s)
-		return LS_KIND_NONE;
-	if ((s->e[0] & ~LS_KIND_MASK) == lock)
-		return s->e[0] & LS_KIND_MASK;
-	if ((s->e[1] & ~LS_KIND_MASK) == lock)
-		return s->e[1] & LS_KIND_MASK;
-	return LS_KIND_NONE;
-}
-
-static __always_inline void learn_lock(__u64 lock, __u32 kind)
-{
-	__u32 idx;
-	struct filter_slot *s;
-	__u64 want = lock | kind;
-
-	if (!lock)
-		return;
-	if (lock & LS_KIND_MASK) {
-		count(LS_D_UNALIGNED_LOCK);
-		return;
-	}
-	idx = filter_index(lock);
-	s = bpf_map_lookup_elem(&lock_filter, &idx);
-	if (!s)
-		return;
-	if ((s->e[0] & ~LS_KIND_MASK) == lock || (s->e[1] & ~LS_KIND_MASK) == lock)
-		return;
-	if (__sync_val_compare_and_swap(&s->e[0], 0, want) == 0 ||
-	    __sync_val_compare_and_swap(&s->e[1], 0, want) == 0) {
-		count(kind == LS_KIND_RQ ? LS_C_RQS_LEARNED : LS_C_POOLS_LEARNED);
-		return;
-	}
-	if ((s->e[0] & ~LS_KIND_MASK) != lock && (s->e[1] & ~LS_KIND_MASK) != lock)
-		count(LS_D_FILTER_FULL);
-}
-
-static __always_inline void forget_lock(__u64 lock)
-{
-	__u32 idx = filter_index(lock);
-	struct filter_slot *s = bpf_map_lookup_elem(&lock_filter, &idx);
-
-	if (!s)
-		return;
-	if ((s->e[0] & ~LS_KIND_MASK) == lock)
-		__sync_val_compare_and_swap(&s->e[0], s->e[0], 0);
-	if ((s->e[1] & ~LS_KIND_MASK) == lock)
-		__sync_val_compare_and_swap(&s->e[1], s->e[1], 0);
-}
-
 static __always_inline void learn_pool(struct worker_pool *pool)
 {
-	__u32 kind = LS_KIND_POOL_UNBOUND;
 	struct ls_cpu_state *st = state();
-	unsigned int flags;
 
 	if (!pool || !st)
 		return;
-	flags = BPF_CORE_READ(pool, flags);
-	if (bpf_core_enum_value_exists(enum worker_pool_flags, POOL_BH) &&
-	    (flags & bpf_core_enum_value(enum worker_pool_flags, POOL_BH)))
-		kind = LS_KIND_POOL_BH;
-	else if (BPF_CORE_READ(pool, cpu) >= 0)
-		kind = LS_KIND_POOL_PERCPU;
-	learn_lock(addr_of(st, &pool->lock), kind);
+	learn_lock(addr_of(st, &pool->lock), pool_kind(pool));
 }
 
 /* ---- spinlock hooks (fentry): the hot path ------------------------------ */
@@ -427,17 +262,20 @@ int BPF_PROG(ls_unlock_irqrestore, raw_spinlock_t *lock)
 
 /* ---- wakeups and the workqueue functions (fentry) ----------------------- */
 
-/* True while this CPU holds a pool->lock; names the first workqueue
- * function seen inside the hold, to attribute what happens under it. */
-static __always_inline bool under_pool_lock(__u32 context)
+/* This CPU's state while it holds a pool->lock, else NULL. */
+static __always_inline struct ls_cpu_state *holding_pool_lock(void)
 {
 	struct ls_cpu_state *st = state();
 
-	if (!st || !st->pool_lock)
-		return false;
-	if (context && !st->pool_ctx)
+	return st && st->pool_lock ? st : NULL;
+}
+
+/* Names the first workqueue function seen inside the hold: with the
+ * acquirer's address it says where a wakeup or rq acquisition came from. */
+static __always_inline void note_context(struct ls_cpu_state *st, __u32 context)
+{
+	if (!st->pool_ctx)
 		st->pool_ctx = context;
-	return true;
 }
 
 SEC("fentry/try_to_wake_up")
@@ -446,13 +284,13 @@ int BPF_PROG(ls_ttwu, struct task_struct *p)
 	struct ls_cpu_state *st;
 
 	count(LS_C_WAKEUPS);
-	if (!under_pool_lock(LS_CTX_NONE))
+	st = holding_pool_lock();
+	if (!st)
 		return 0;
 	count(LS_C_WAKEUPS_UNDER_POOL);
-	st = state();
 	if (track_stacks)
 		site_count(LS_SC_WAKEUP_UNDER_POOL, 0, stack_id(ctx));
-	else if (track_sites && st)
+	else if (track_sites)
 		site_count(LS_SC_WAKEUP_UNDER_POOL, st->pool_ctx, st->pool_site);
 	return 0;
 }
@@ -460,27 +298,39 @@ int BPF_PROG(ls_ttwu, struct task_struct *p)
 SEC("fentry/wake_up_process")
 int BPF_PROG(ls_wake_up_process, struct task_struct *p)
 {
+	struct ls_cpu_state *st = holding_pool_lock();
+
 	count(LS_C_WAKE_UP_PROCESS);
-	if (under_pool_lock(LS_CTX_WAKE_UP_PROCESS))
+	if (st) {
+		note_context(st, LS_CTX_WAKE_UP_PROCESS);
 		count(LS_C_WAKE_UP_PROCESS_UNDER_POOL);
+	}
 	return 0;
 }
 
 SEC("fentry/wake_up_q")
 int BPF_PROG(ls_wake_up_q, void *head)
 {
+	struct ls_cpu_state *st = holding_pool_lock();
+
 	count(LS_C_WAKE_UP_Q);
-	if (under_pool_lock(LS_CTX_WAKE_UP_Q))
+	if (st) {
+		note_context(st, LS_CTX_WAKE_UP_Q);
 		count(LS_C_WAKE_UP_Q_UNDER_POOL);
+	}
 	return 0;
 }
 
 SEC("fentry/kick_pool")
 int BPF_PROG(ls_kick_pool, struct worker_pool *pool)
 {
+	struct ls_cpu_state *st = holding_pool_lock();
+
 	count(LS_C_KICK_POOL);
-	if (under_pool_lock(LS_CTX_KICK_POOL))
+	if (st) {
+		note_context(st, LS_CTX_KICK_POOL);
 		count(LS_C_KICK_POOL_UNDER_POOL);
+	}
 	learn_pool(pool);
 	return 0;
 }
@@ -489,8 +339,11 @@ int BPF_PROG(ls_kick_pool, struct worker_pool *pool)
 SEC("fentry/kick_pool_pick")
 int BPF_PROG(ls_kick_pool_pick, struct worker_pool *pool)
 {
+	struct ls_cpu_state *st = holding_pool_lock();
+
 	count(LS_C_KICK_POOL_PICK);
-	under_pool_lock(LS_CTX_KICK_POOL_PICK);
+	if (st)
+		note_context(st, LS_CTX_KICK_POOL_PICK);
 	learn_pool(pool);
 	return 0;
 }
@@ -589,8 +442,8 @@ static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct wor
 	if (bpf_map_update_elem(&inflight, &w, &in, BPF_ANY))
 		count(LS_D_INFLIGHT_FULL);
 	func = (__u64)BPF_CORE_READ(work, func);
-	if (!bpf_map_lookup_elem(&func_wq, &func)) {
-		char name[24] = {};
+	if (track_sites && !bpf_map_lookup_elem(&func_wq, &func)) {
+		char name[LS_WQ_NAME_LEN] = {};
 
 		BPF_CORE_READ_STR_INTO(&name, pwq, wq, name);
 		bpf_map_update_elem(&func_wq, &func, &name, BPF_NOEXIST);
@@ -615,7 +468,8 @@ static __always_inline void on_execute_start(struct work_struct *work)
 
 		bpf_map_delete_elem(&inflight, &w);
 		hist(LS_M_WQ_QUEUE_LAT, 0, lat);
-		site_hist(LS_M_WQ_QUEUE_LAT, kind, func, lat);
+		if (track_sites)
+			site_hist(LS_M_WQ_QUEUE_LAT, kind, func, lat);
 	}
 	st->exec_start_ns = now;
 	st->exec_func = func;
@@ -631,31 +485,20 @@ static __always_inline void on_execute_end(void)
 		return;
 	d = bpf_ktime_get_ns() - st->exec_start_ns;
 	hist(LS_M_WQ_EXEC, 0, d);
-	site_hist(LS_M_WQ_EXEC, 0, st->exec_func, d);
+	if (track_sites)
+		site_hist(LS_M_WQ_EXEC, 0, st->exec_func, d);
 	st->exec_start_ns = 0;
 }
 
-/* Learn this CPU's rq lock without the `runqueues` symbol (which needs
- * CONFIG_KALLSYMS_ALL): the task leaving the CPU has se.cfs_rq->rq. */
+/* Learns this CPU's rq lock from the task leaving it (see rq_of_task()). */
 static __always_inline void on_sched_switch(struct task_struct *prev)
 {
 	struct ls_cpu_state *st;
-	struct cfs_rq *cfs;
-	struct rq *rq;
-	__u64 lock;
+	__u64 rq = rq_of_task(prev), lock;
 
-	if (!bpf_core_field_exists(struct cfs_rq, rq))
-		return;
-	cfs = BPF_CORE_READ(prev, se.cfs_rq);
-	if (!cfs)
-		return;
-	rq = BPF_CORE_READ(cfs, rq);
 	if (!rq)
 		return;
-	if (bpf_core_field_exists(struct rq, __lock))
-		lock = (__u64)rq + bpf_core_field_offset(struct rq, __lock);
-	else
-		lock = (__u64)rq + bpf_core_field_offset(struct rq___old, lock);
+	lock = rq_lock_addr(rq);
 	st = state();
 	if (!st || st->rq_self == lock)
 		return;
@@ -666,19 +509,13 @@ static __always_inline void on_sched_switch(struct task_struct *prev)
 static __always_inline void on_sched_waking(void)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
-	void *worker;
-	__u64 func = 0;
 
 	count(LS_C_SCHED_WAKING);
 	if (!(BPF_CORE_READ(cur, flags) & PF_WQ_WORKER))
 		return;
 	count(LS_C_SCHED_WAKING_KWORKER);
-	if (bpf_core_field_exists(cur->worker_private)) {
-		worker = BPF_CORE_READ(cur, worker_private);
-		if (worker)
-			func = (__u64)BPF_CORE_READ((struct worker *)worker, current_func);
-	}
-	site_count(LS_SC_KWORKER_WAKING, 0, func);
+	if (track_sites)
+		site_count(LS_SC_KWORKER_WAKING, 0, kworker_current_func(cur));
 }
 
 /* Every run of a tracepoint program counts in the loss denominator too. */

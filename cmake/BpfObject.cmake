@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# lockscope_bpf_skeleton(NAME SOURCE DEPENDS headers...)
+# lockscope_bpf_skeleton(NAME SOURCE)
 #   clang -target bpf -g -O2  ->  NAME.bpf.o  ->  bpftool gen skeleton  ->  NAME.skel.h
 # (struct NAME_bpf, NAME_bpf__open() ...)
 # and an INTERFACE target NAME_skel whose include directory holds the skeleton.

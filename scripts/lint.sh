@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Style and static analysis of lockscope's C++ sources (src/, include/, tests/):
 #   clang-format --dry-run --Werror   (.clang-format)
+#   scripts/check-layers.sh            (no include runs up the library layering)
 #   clang-tidy -p BUILD               (.clang-tidy; tests/ add their own
 #                                      tests/.clang-tidy; needs
 #                                      BUILD/compile_commands.json: any cmake
@@ -49,6 +50,7 @@ if [ "$do_format" = 1 ]; then
   else
     echo "format: ${#files[@]} files clean"
   fi
+  "$top/scripts/check-layers.sh" || status=1
 fi
 
 if [ "$do_tidy" = 1 ]; then

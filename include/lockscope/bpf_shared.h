@@ -3,7 +3,7 @@
  * Data structures shared between the BPF programs (bpf/) and user space.
  *
  * Fixed-width fields only; user space checks the sizes with static_assert
- * (src/backends/bpf_layout.cpp). Change a struct here and both sides rebuild.
+ * (src/record/session.cpp). Change a struct here and both sides rebuild.
  */
 #ifndef LOCKSCOPE_BPF_SHARED_H
 #define LOCKSCOPE_BPF_SHARED_H
@@ -12,12 +12,10 @@
 #include <cstdint>
 using ls_u32 = std::uint32_t;
 using ls_u64 = std::uint64_t;
-using ls_s32 = std::int32_t;
 using ls_s64 = std::int64_t;
 #else
 typedef __u32 ls_u32;
 typedef __u64 ls_u64;
-typedef __s32 ls_s32;
 typedef __s64 ls_s64;
 #endif
 
@@ -44,7 +42,7 @@ struct ls_hist {
 	ls_u64 buckets[LS_HIST_BUCKETS];
 };
 
-/* Lock kinds, encoded in the low bits of a lock address in the lock filter. */
+/* Lock kinds (the lock filter keeps one with each lock address). */
 enum ls_lock_kind {
 	LS_KIND_NONE = 0,
 	LS_KIND_POOL_PERCPU = 1,  /* worker_pool of a CPU (cpu >= 0)          */
@@ -53,7 +51,6 @@ enum ls_lock_kind {
 	LS_KIND_RQ = 4,           /* a CPU's run-queue lock, rq->__lock        */
 	LS_KIND_MAX = 5,
 };
-#define LS_KIND_MASK 7ull
 
 /* Global histograms: hists[metric * LS_KIND_MAX + kind] (per-CPU array). */
 enum ls_metric {
@@ -80,7 +77,6 @@ enum ls_site_counter {
 	LS_SC_WAKEUP_UNDER_POOL = 0, /* try_to_wake_up under pool->lock */
 	LS_SC_RQ_UNDER_POOL = 1,     /* rq lock taken under pool->lock */
 	LS_SC_KWORKER_WAKING = 2,    /* site = waker's current work function */
-	LS_SC_MAX = 3,
 };
 struct ls_count_key {
 	ls_u32 counter; /* enum ls_site_counter */
@@ -99,41 +95,55 @@ enum ls_context {
 	LS_CTX_WAKE_UP_PROCESS = 4,
 };
 
-/* Global counters: counters[id] (per-CPU array). */
+/*
+ * Global counters: counters[id] (per-CPU array). One list gives each counter
+ * its id (LS_C_<ID>, or LS_D_<ID> for losses) and the name user space writes
+ * into profiles (src/record/run_builder.cpp): X(ID, "name", "comment").
+ */
+#define LS_COUNTERS(X)                                                                      \
+	X(WAKEUPS, "wakeups", "try_to_wake_up calls")                                        \
+	X(WAKEUPS_UNDER_POOL, "wakeups_under_pool_lock", "... while this CPU held a pool->lock") \
+	X(RQ_UNDER_POOL, "rq_lock_under_pool_lock", "rq->lock acquisitions under pool->lock")  \
+	X(POOL_ACQUIRED, "pool_lock_acquired", "pool->lock acquisitions seen")                 \
+	X(POOL_NESTED, "pool_lock_nested", "pool->lock taken with another held")               \
+	X(KICK_POOL, "kick_pool", "kick_pool() calls")                                          \
+	X(KICK_POOL_UNDER_POOL, "kick_pool_under_pool_lock", "... under a held pool->lock")     \
+	X(KICK_POOL_PICK, "kick_pool_pick", "kick_pool_pick() calls (merged/v2)")               \
+	X(WAKE_UP_Q, "wake_up_q", "wake_up_q() calls")                                          \
+	X(WAKE_UP_Q_UNDER_POOL, "wake_up_q_under_pool_lock", "... under a held pool->lock")     \
+	X(WAKE_UP_PROCESS, "wake_up_process", "wake_up_process() calls")                        \
+	X(WAKE_UP_PROCESS_UNDER_POOL, "wake_up_process_under_pool_lock", "... under pool->lock") \
+	X(PROCESS_ONE_WORK, "process_one_work", "process_one_work() calls")                     \
+	X(WQ_QUEUED, "wq_queued", "workqueue_queue_work events")                                \
+	X(WQ_ACTIVATED, "wq_activated", "workqueue_activate_work events")                       \
+	X(WQ_STARTED, "wq_started", "workqueue_execute_start events")                           \
+	X(WQ_ENDED, "wq_ended", "workqueue_execute_end events")                                 \
+	X(SCHED_WAKING, "sched_waking", "sched_waking events")                                  \
+	X(SCHED_WAKING_KWORKER, "sched_waking_by_kworker", "... issued by a kworker")           \
+	X(CONTENTION_POOL, "contended_pool_lock", "contended pool->lock acquisitions")          \
+	X(CONTENTION_RQ, "contended_rq_lock", "contended rq->lock acquisitions")                \
+	X(POOLS_LEARNED, "pool_locks_learned", "distinct pool locks entered in the filter")     \
+	X(RQS_LEARNED, "rq_locks_learned", "distinct rq locks entered in the filter")
+
+/* Losses: a run with any of these non-zero is lossy. */
+#define LS_DROPS(X)                                                                         \
+	X(FILTER_FULL, "filter_full", "lock could not be entered in the filter")              \
+	X(UNALIGNED_LOCK, "unaligned_lock", "lock address not 8-byte aligned")                 \
+	X(SITE_MAP_FULL, "site_map_full", "per-site histogram/counter map full")               \
+	X(STACK_FAILED, "stack_failed", "bpf_get_stackid() failed")                            \
+	X(INFLIGHT_FULL, "inflight_full", "queued-work map full")                              \
+	X(CONTENTION_DEPTH, "contention_depth", "contention_begin nested too deep")            \
+	X(UNPAIRED, "unpaired_pool_unlock", "pool->lock re-taken: its unlock was missed")
+
+#define LS_COUNTER_ID(id, name, comment) LS_C_##id,
+#define LS_DROP_ID(id, name, comment) LS_D_##id,
 enum ls_counter {
-	LS_C_WAKEUPS = 0,              /* try_to_wake_up calls                  */
-	LS_C_WAKEUPS_UNDER_POOL,       /* ... while this CPU held a pool->lock  */
-	LS_C_RQ_UNDER_POOL,            /* rq->lock acquisitions under pool->lock */
-	LS_C_POOL_ACQUIRED,            /* pool->lock acquisitions seen           */
-	LS_C_POOL_NESTED,              /* pool->lock taken with another held     */
-	LS_C_KICK_POOL,                /* kick_pool() calls                      */
-	LS_C_KICK_POOL_UNDER_POOL,
-	LS_C_KICK_POOL_PICK,           /* kick_pool_pick() calls (merged/v2)     */
-	LS_C_WAKE_UP_Q,                /* wake_up_q() calls                      */
-	LS_C_WAKE_UP_Q_UNDER_POOL,
-	LS_C_WAKE_UP_PROCESS,          /* wake_up_process() calls                */
-	LS_C_WAKE_UP_PROCESS_UNDER_POOL,
-	LS_C_PROCESS_ONE_WORK,         /* process_one_work() calls               */
-	LS_C_WQ_QUEUED,                /* workqueue_queue_work events            */
-	LS_C_WQ_ACTIVATED,             /* workqueue_activate_work events         */
-	LS_C_WQ_STARTED,               /* workqueue_execute_start events         */
-	LS_C_WQ_ENDED,                 /* workqueue_execute_end events           */
-	LS_C_SCHED_WAKING,             /* sched_waking events                    */
-	LS_C_SCHED_WAKING_KWORKER,     /* ... issued by a kworker                */
-	LS_C_CONTENTION_POOL,          /* contended pool->lock acquisitions      */
-	LS_C_CONTENTION_RQ,            /* contended rq->lock acquisitions        */
-	LS_C_POOLS_LEARNED,            /* distinct pool locks entered in filter  */
-	LS_C_RQS_LEARNED,              /* distinct rq locks entered in filter    */
-	/* losses: a profile with any of these non-zero is marked lossy */
-	LS_D_FILTER_FULL,              /* lock could not be entered in filter    */
-	LS_D_UNALIGNED_LOCK,           /* lock address not 8-byte aligned        */
-	LS_D_SITE_MAP_FULL,            /* per-site histogram/counter map full    */
-	LS_D_STACK_FAILED,             /* bpf_get_stackid() failed               */
-	LS_D_INFLIGHT_FULL,            /* queued-work map full                   */
-	LS_D_CONTENTION_DEPTH,         /* contention_begin nested too deep       */
-	LS_D_UNPAIRED,                 /* pool->lock re-taken: its unlock was missed */
+	LS_COUNTERS(LS_COUNTER_ID)
+	LS_DROPS(LS_DROP_ID)
 	LS_C_MAX,
 };
+#undef LS_COUNTER_ID
+#undef LS_DROP_ID
 #define LS_FIRST_DROP LS_D_FILTER_FULL
 
 /* Per-CPU state of the hooks (a one-entry per-CPU array). User space reads
@@ -157,9 +167,14 @@ struct ls_cpu_state {
 	ls_u64 events;         /* hook and tracepoint runs: the denominator of losses */
 };
 
-/* The lock filter: a direct-mapped table of lock addresses with the kind in
- * the low bits (addr | kind). Two adjacent slots per hash (2-way). */
-#define LS_FILTER_SLOTS 8192
-#define LS_STACK_DEPTH 8 /* enough for the plumbing frames + two real callers */
+/* Map capacities: the BPF objects' defaults, and record's option defaults. */
+#define LS_DEFAULT_SITE_ENTRIES 256      /* --site-entries: per-site histograms */
+#define LS_DEFAULT_COUNT_ENTRIES 1024    /* per-site counters */
+#define LS_DEFAULT_STACK_ENTRIES 4096    /* --stack-entries */
+#define LS_DEFAULT_INFLIGHT_ENTRIES 16384 /* --inflight-entries: queued work items */
+#define LS_DEFAULT_FUNC_ENTRIES 1024     /* work function -> workqueue name */
+
+#define LS_STACK_DEPTH 8   /* enough for the plumbing frames + two real callers */
+#define LS_WQ_NAME_LEN 24  /* workqueue name bytes kept (the kernel's WQ_NAME_LEN) */
 
 #endif /* LOCKSCOPE_BPF_SHARED_H */

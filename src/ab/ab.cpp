@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lockscope ab: interleaved boots of two kernels under QEMU, lockscope record
 // inside each, one profile per boot in DIR/<side>/, diff at the end.
-#include "lockscope/ab.hpp"
+#include "lockscope/ab/ab.hpp"
 
 #include <unistd.h>
 
@@ -17,13 +17,13 @@
 #include <optional>
 #include <thread>
 
-#include "lockscope/diff.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/profile.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/vm.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/profile.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/diff/diff.hpp"
+#include "lockscope/vm/vm.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace fs = std::filesystem;
 

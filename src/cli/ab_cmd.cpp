@@ -5,12 +5,12 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "lockscope/ab.hpp"
-#include "lockscope/error.hpp"
+#include "lockscope/ab/ab.hpp"
+#include "lockscope/core/error.hpp"
 
 namespace lockscope::cli {
 
-void register_ab(CLI::App& app, const Globals&, Action& run) {
+void register_ab(CLI::App& app, Action& run) {
   auto o = std::make_shared<ab::Options>();
   CLI::App* sub = app.add_subcommand(
       "ab",

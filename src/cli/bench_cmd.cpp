@@ -12,12 +12,12 @@
 #include <limits>
 
 #include "commands.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/profile.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/version.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/profile.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/core/version.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace lockscope::cli {
 namespace {
@@ -107,7 +107,7 @@ int run_bench(const BenchOpts& o) {
 
 }  // namespace
 
-void register_bench(CLI::App& app, const Globals&, Action& run) {
+void register_bench(CLI::App& app, Action& run) {
   auto o = std::make_shared<BenchOpts>();
   CLI::App* sub = app.add_subcommand(
       "bench", "Measure workqueue round trips per affinity scope (items/s, latency percentiles)");

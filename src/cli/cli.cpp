@@ -7,11 +7,11 @@
 #include <cstdlib>
 
 #include "commands.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/profile.hpp"
-#include "lockscope/version.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/profile.hpp"
+#include "lockscope/core/version.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace lockscope::cli {
 
@@ -44,20 +44,20 @@ int run(int argc, char** argv) {
       "and the run-queue locks taken under it"};
   app.name("lockscope");
   app.require_subcommand(1);
-  Globals g;
-  app.add_flag("-v,--verbose", g.verbose,
+  int verbose = 0;
+  app.add_flag("-v,--verbose", verbose,
                "More output: -v info and libbpf warnings, -vv debug and all libbpf messages");
   app.set_version_flag("--version", std::string("lockscope ") + kVersion);
   app.footer(
       "Exit codes: 0 ok/gate passed, 1 gate failed, 2 usage or input error,\n"
       "            3 inconclusive, 4 kernel or environment lacks what was asked.");
   Action action;
-  register_probe(app, g, action);
-  register_record(app, g, action);
-  register_report(app, g, action);
-  register_diff(app, g, action);
-  register_bench(app, g, action);
-  register_ab(app, g, action);
+  register_probe(app, action);
+  register_record(app, action);
+  register_report(app, action);
+  register_diff(app, action);
+  register_bench(app, action);
+  register_ab(app, action);
 
   try {
     app.parse(argc, argv);
@@ -65,17 +65,8 @@ int run(int argc, char** argv) {
     int rc = app.exit(e);  // prints usage / help / version
     return rc == 0 ? kExitOk : kExitUsage;
   }
-  log::init(g.verbose);
-  try {
-    return action ? action() : kExitUsage;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "lockscope: error: %s\n", e.what());
-    if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", e.hint().c_str());
-    return e.code();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "lockscope: internal error: %s\n", e.what());
-    return kExitUsage;
-  }
+  log::init(verbose);
+  return report_errors("lockscope", [&] { return action ? action() : int(kExitUsage); });
 }
 
 void check_output_writable(const std::string& path) {

@@ -19,18 +19,14 @@ struct Profile;
 
 namespace lockscope::cli {
 
-struct Globals {
-  int verbose = 0;
-};
-
 using Action = std::function<int()>;
 
-void register_probe(CLI::App& app, const Globals& g, Action& run);
-void register_record(CLI::App& app, const Globals& g, Action& run);
-void register_report(CLI::App& app, const Globals& g, Action& run);
-void register_diff(CLI::App& app, const Globals& g, Action& run);
-void register_bench(CLI::App& app, const Globals& g, Action& run);
-void register_ab(CLI::App& app, const Globals& g, Action& run);
+void register_probe(CLI::App& app, Action& run);
+void register_record(CLI::App& app, Action& run);
+void register_report(CLI::App& app, Action& run);
+void register_diff(CLI::App& app, Action& run);
+void register_bench(CLI::App& app, Action& run);
+void register_ab(CLI::App& app, Action& run);
 
 // Shared option: --btf PATH, accepted by every BPF-using subcommand.
 void add_btf_option(CLI::App& sub, std::string& path);

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "lockscope/diff.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/output.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/diff/diff.hpp"
+#include "lockscope/output/output.hpp"
 
 namespace lockscope::cli {
 
@@ -59,7 +59,7 @@ int run_diff(const DiffArgs& a) {
 
 }  // namespace
 
-void register_diff(CLI::App& app, const Globals&, Action& run) {
+void register_diff(CLI::App& app, Action& run) {
   auto a = std::make_shared<DiffArgs>();
   CLI::App* sub = app.add_subcommand(
       "diff", "Compare a baseline with a candidate run by run, and gate on the result");

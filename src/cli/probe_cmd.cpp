@@ -3,13 +3,16 @@
 
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
 #include "commands.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/probe.hpp"
+#include "lockscope/core/error.hpp"
+
+#include "lockscope/probe/probe.hpp"
+#include "lockscope/record/load_plan.hpp"
 
 namespace lockscope::cli {
 
-void register_probe(CLI::App& app, const Globals&, Action& run) {
+void register_probe(CLI::App& app, Action& run) {
   struct Opts {
     bool json = false;
     std::string btf;
@@ -27,8 +30,16 @@ void register_probe(CLI::App& app, const Globals&, Action& run) {
       require_bpf_privileges("lockscope probe");
       auto features = make_kernel_features(o->btf);
       ProbeReport r = run_probe(*features);
-      std::fputs((o->json ? probe_report_json(r) : probe_report_text(r)).c_str(), stdout);
-      return r.backend == "none" ? int(kExitUnsupported) : int(kExitOk);
+      // What record would load with its default options: the same plan.
+      LoadPlan plan = make_load_plan(r, PlanRequest{});
+      if (o->json) {
+        nlohmann::json j = probe_report_json(r);
+        add_load_plan_json(j, plan);
+        std::fputs((j.dump(2) + "\n").c_str(), stdout);
+      } else {
+        std::fputs((probe_report_text(r) + "\n" + load_plan_text(plan)).c_str(), stdout);
+      }
+      return plan.backend == "none" ? int(kExitUnsupported) : int(kExitOk);
     };
   });
 }

@@ -7,14 +7,14 @@
 #include <cstdlib>
 
 #include "commands.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/output.hpp"
-#include "lockscope/probe.hpp"
-#include "lockscope/record.hpp"
-#include "lockscope/recorder.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/output/output.hpp"
+#include "lockscope/probe/probe.hpp"
+#include "lockscope/record/recorder.hpp"
+#include "lockscope/record/run_builder.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace lockscope::cli {
 
@@ -31,17 +31,60 @@ struct RecordOpts {
   bool stacks = false;
   bool raw_tp = false;
   double interval = 0;
-  uint32_t site_entries = 256, stack_entries = 4096, inflight_entries = 16384;
+  uint32_t site_entries = LS_DEFAULT_SITE_ENTRIES, stack_entries = LS_DEFAULT_STACK_ENTRIES,
+           inflight_entries = LS_DEFAULT_INFLIGHT_ENTRIES;
   std::vector<std::string> command;
   WorkloadRequest workload{"", "all", kUnsetCount, kUnsetCount, 0, 1};  // --workload; "" = none
 };
 
+// What both kinds of recording share: the attached session and what it
+// measures, and the profile its runs go into.
+struct Attached {
+  std::unique_ptr<BpfSession> session;
+  std::map<std::string, Availability> availability;
+  Symbolizer syms;
+  Profile profile;
+};
+
+Attached attach(const RecordOpts& o, bool announces_end) {
+  PlanRequest req;
+  req.backend = parse_backend(o.backend);
+  req.track_sites = !o.no_sites;
+  req.track_stacks = o.stacks;
+  req.force_raw_tp = o.raw_tp;
+  require_bpf_privileges("lockscope record");
+  auto features = make_kernel_features(o.btf);
+  if (!features->btf_available() && o.btf.empty())
+    throw unsupported("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing)",
+                      "pass --btf PATH to a BTF file for this kernel, or use a kernel built with "
+                      "CONFIG_DEBUG_INFO_BTF=y");
+  ProbeReport probe = run_probe(*features);
+  LoadPlan plan = make_load_plan(probe, req);
+  if (req.backend == Backend::kAuto) log::info("backend auto: {} ({})", plan.backend, plan.reason);
+
+  SessionOptions so;
+  so.btf_path = o.btf;
+  so.site_entries = o.site_entries;
+  so.stack_entries = o.stack_entries;
+  so.inflight_entries = o.inflight_entries;
+  so.stats = o.stats;
+  Attached a;
+  a.session = open_session(plan, so);
+  a.availability = metric_availability(plan, a.session->attached());
+  std::fprintf(stderr,
+               "lockscope: recording with the %s backend (%zu hooks attached, %zu refused)%s\n",
+               plan.backend.c_str(), a.session->attached().size(), a.session->refused().size(),
+               announces_end ? "" : "; Ctrl-C to stop");
+  for (const auto& r : a.session->refused()) log::info("not attached: {}: {}", r.name, r.reason);
+  a.syms = Symbolizer::from_kallsyms();
+  a.profile = new_recording_profile(probe, plan, *a.session, o.label);
+  return a;
+}
+
 // The lock metrics of one plan step, merged into the step's workload runs.
 // test_workqueue measures all six scopes in one module load, so its lock
 // metrics cannot be split by scope: they go into one extra run, scope "all".
-void attach_lock_metrics(std::vector<Run>& runs, const Recording& rec, const Coverage& cov,
-                         const Symbolizer& syms, bool per_scope, uint32_t repetition) {
-  Run lock = finish_run(rec, cov, syms);
+void attach_lock_metrics(std::vector<Run>& runs, Run lock, bool per_scope, uint32_t repetition) {
   if (!per_scope) {
     lock.scope = "all";
     lock.repetition = repetition;
@@ -55,109 +98,67 @@ void attach_lock_metrics(std::vector<Run>& runs, const Recording& rec, const Cov
   }
 }
 
-int do_record(const RecordOpts& o) {
-  // First: a signal while probing or loading must still end in a clean exit.
-  install_stop_handlers();
-  Backend backend = parse_backend(o.backend);
-  bool with_workload = !o.workload.workload.empty();
-  if (with_workload && (!o.command.empty() || o.duration > 0))
-    throw usage_error("--workload runs its own plan: give no command and no -d",
-                      "size the runs with --items / --runs instead");
-  check_output_writable(o.output);
-  require_bpf_privileges("lockscope record");
-  PreparedWorkload pw;
-  if (with_workload) pw = prepare_workload(o.workload);
-  auto features = make_kernel_features(o.btf);
-  if (!features->btf_available() && o.btf.empty())
-    throw unsupported("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing)",
-                      "pass --btf PATH to a BTF file for this kernel, or use a kernel built with "
-                      "CONFIG_DEBUG_INFO_BTF=y");
-  ProbeReport probe = run_probe(*features);
-
-  SessionOptions so;
-  so.backend = backend;
-  so.btf_path = o.btf;
-  so.track_sites = !o.no_sites;
-  so.track_stacks = o.stacks;
-  so.site_entries = o.site_entries;
-  so.stack_entries = o.stack_entries;
-  so.inflight_entries = o.inflight_entries;
-  so.stats = o.stats;
-  so.force_raw_tp = o.raw_tp;
-
-  auto session = open_session(so, probe);
-  Coverage cov = coverage_of(*session, probe);
-  std::fprintf(stderr,
-               "lockscope: recording with the %s backend (%zu hooks attached, %zu refused)%s\n",
-               session->backend().c_str(), session->attached().size(), session->refused().size(),
-               with_workload || !o.command.empty() || o.duration > 0 ? "" : "; Ctrl-C to stop");
-  for (const auto& r : session->refused()) log::info("not attached: {}: {}", r.name, r.reason);
-  Symbolizer syms = Symbolizer::from_kallsyms();
-
-  Profile profile;
-  fill_profile_facts(profile, probe, session->backend());
-  profile.label = o.label;
-  profile.hooks_attached = session->attached();
-  profile.hooks_refused = session->refused();
-
-  if (with_workload) {
-    // One run per (scope, repetition): maps zeroed before each step, read after.
-    std::vector<ProgramStats> stats0;
-    auto t0 = std::chrono::steady_clock::now();
-    RunStartHook start = [&](const PlanStep& s) {
-      session->reset();
-      stats0 = session->program_stats();
-      t0 = std::chrono::steady_clock::now();
-      std::fprintf(stderr, "lockscope: %s run %u/%u%s%s\n", pw.name.c_str(), s.index + 1, s.total,
-                   s.scope.empty() ? "" : ", scope ", s.scope.c_str());
-    };
-    RunEndHook end = [&](const PlanStep& s, std::vector<Run>& runs) {
-      Recording rec;
-      rec.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      rec.snapshot = session->snapshot();
-      rec.stats_before = stats0;
-      rec.stats_after = session->program_stats();
-      attach_lock_metrics(runs, rec, cov, syms, pw.workload->follows_default_scope(), s.repetition);
-    };
-    std::vector<Run> done;
-    try {
-      profile.runs = run_plan(*pw.workload, pw.plan, start, end, &done);
-    } catch (const Error& e) {
-      // Interrupted or failed mid-plan: keep what was measured.
-      session.reset();
-      if (done.empty()) throw;
-      profile.runs = std::move(done);
-      write_profile(profile, o.output);
-      throw Error(e.code(), std::string(e.what()) + "; the " + std::to_string(profile.runs.size()) +
-                                " completed runs were saved to " + o.output);
-    }
-    session.reset();  // detach before writing: the kernel is left as found
-    write_profile(profile, o.output);
-    std::fputs(render_bench_table(summarize(profile.runs)).c_str(), stdout);
-    std::printf("recorded %zu runs -> %s (lockscope report %s)\n", profile.runs.size(),
-                o.output.c_str(), o.output.c_str());
-    return kExitOk;
+// record --workload: one run per (scope, repetition), maps zeroed before
+// each step and read after it.
+int record_workload(const RecordOpts& o, PreparedWorkload pw) {
+  Attached a = attach(o, true);
+  std::vector<ProgramStats> stats0;
+  auto t0 = std::chrono::steady_clock::now();
+  RunStartHook start = [&](const PlanStep& s) {
+    a.session->reset();
+    stats0 = a.session->program_stats();
+    t0 = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "lockscope: %s run %u/%u%s%s\n", pw.name.c_str(), s.index + 1, s.total,
+                 s.scope.empty() ? "" : ", scope ", s.scope.c_str());
+  };
+  RunEndHook end = [&](const PlanStep& s, std::vector<Run>& runs) {
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    Recording rec = capture(*a.session, stats0, dt);
+    attach_lock_metrics(runs, finish_run(rec, a.availability, a.syms),
+                        pw.workload->follows_default_scope(), s.repetition);
+  };
+  std::vector<Run> done;
+  try {
+    a.profile.runs = run_plan(*pw.workload, pw.plan, start, end, &done);
+  } catch (const Error& e) {
+    // Interrupted or failed mid-plan: keep what was measured.
+    a.session.reset();
+    if (done.empty()) throw;
+    a.profile.runs = std::move(done);
+    write_profile(a.profile, o.output);
+    throw Error(e.code(), std::string(e.what()) + "; the " + std::to_string(a.profile.runs.size()) +
+                              " completed runs were saved to " + o.output);
   }
+  a.session.reset();  // detach before writing: the kernel is left as found
+  write_profile(a.profile, o.output);
+  std::fputs(render_bench_table(summarize(a.profile.runs)).c_str(), stdout);
+  std::printf("recorded %zu runs -> %s (lockscope report %s)\n", a.profile.runs.size(),
+              o.output.c_str(), o.output.c_str());
+  return kExitOk;
+}
 
+// record [-d SECONDS] [-i SECONDS] [-- COMMAND]: one run.
+int record_plain(const RecordOpts& o) {
+  Attached a = attach(o, !o.command.empty() || o.duration > 0);
   RecordPlan plan;
   plan.duration_s = o.duration;
   plan.command = o.command;
   plan.interval_s = o.interval;
-  Snapshot prev = session->snapshot();
+  Snapshot prev = a.session->snapshot();
   if (o.interval > 0) std::fputs(output::render_interval_header().c_str(), stdout);
   IntervalFn tick = [&](double t) {
-    Snapshot now = session->snapshot();
-    Run delta = build_run(snapshot_delta(now, prev), cov, syms);
+    Snapshot now = a.session->snapshot();
+    Run delta = build_run(snapshot_delta(now, prev), a.availability, a.syms);
     prev = std::move(now);
     std::fputs(output::render_interval_line(t, delta).c_str(), stdout);
     std::fflush(stdout);
   };
-  Recording rec = record(*session, plan, tick);
-  profile.runs.push_back(finish_run(rec, cov, syms));
-  session.reset();  // detach before writing: the kernel is left as found
+  Recording rec = record(*a.session, plan, tick);
+  a.profile.runs.push_back(finish_run(rec, a.availability, a.syms));
+  a.session.reset();  // detach before writing: the kernel is left as found
 
-  write_profile(profile, o.output);
-  std::printf("%s", output::render_summary(profile.runs.back()).c_str());
+  write_profile(a.profile, o.output);
+  std::printf("%s", output::render_summary(a.profile.runs.back()).c_str());
   if (o.stats)
     std::printf("\n%s",
                 program_stats_table(rec.stats_after, rec.stats_before, rec.duration_s).c_str());
@@ -167,9 +168,23 @@ int do_record(const RecordOpts& o) {
   return kExitOk;
 }
 
+int do_record(const RecordOpts& o) {
+  // First: a signal while probing or loading must still end in a clean exit.
+  install_stop_handlers();
+  parse_backend(o.backend);  // a bad --backend is a usage error before anything else
+  bool with_workload = !o.workload.workload.empty();
+  if (with_workload && (!o.command.empty() || o.duration > 0))
+    throw usage_error("--workload runs its own plan: give no command and no -d",
+                      "size the runs with --items / --runs instead");
+  check_output_writable(o.output);
+  if (!with_workload) return record_plain(o);
+  require_bpf_privileges("lockscope record");
+  return record_workload(o, prepare_workload(o.workload));
+}
+
 }  // namespace
 
-void register_record(CLI::App& app, const Globals&, Action& run) {
+void register_record(CLI::App& app, Action& run) {
   auto o = std::make_shared<RecordOpts>();
   CLI::App* sub = app.add_subcommand(
       "record",
@@ -191,7 +206,7 @@ void register_record(CLI::App& app, const Globals&, Action& run) {
   sub->add_flag("--raw-tp", o->raw_tp,
                 "Attach tracepoints as raw_tp even where tp_btf works (the fallback for kernels "
                 "without BTF-typed tracepoints)");
-  sub->add_flag("--no-sites", o->no_sites, "No per-site rows (lowest overhead)");
+  sub->add_flag("--no-sites", o->no_sites, "No per-site rows for any metric (lowest overhead)");
   sub->add_flag("--stacks", o->stacks,
                 "Per-site rows from full kernel stacks instead of the acquirer's address "
                 "(more detail, ~10x the cost per pool->lock acquisition)");

@@ -7,13 +7,13 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/output.hpp"
-#include "lockscope/profile.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/profile.hpp"
+#include "lockscope/output/output.hpp"
 
 namespace lockscope::cli {
 
-void register_report(CLI::App& app, const Globals&, Action& run) {
+void register_report(CLI::App& app, Action& run) {
   struct Opts {
     std::string profile;
     std::string format = "text";
@@ -29,8 +29,7 @@ void register_report(CLI::App& app, const Globals&, Action& run) {
       "Show a profile: percentiles with error bounds, histograms, per-site tables, "
       "pictures");
   sub->add_option("PROFILE", o->profile, "Profile written by `record` or `bench`")->required();
-  sub->add_option("-f,--format", o->format, "text | markdown | json | svg | html")
-      ->capture_default_str();
+  sub->add_option("-f,--format", o->format, output::report_format_names())->capture_default_str();
   sub->add_option("-m,--metric", o->metrics,
                   "Only this metric (repeatable), e.g. pool_lock_hold_ns");
   sub->add_option("--run", o->run, "Only the run with this index (0-based) in the profile");

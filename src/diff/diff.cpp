@@ -9,9 +9,9 @@
 #include <limits>
 #include <set>
 
-#include "lockscope/diff.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/diff/diff.hpp"
 
 namespace lockscope::diff {
 

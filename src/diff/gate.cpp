@@ -10,8 +10,8 @@
 #include <fmt/ranges.h>
 
 #include "format.hpp"
-#include "lockscope/diff.hpp"
-#include "lockscope/error.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/diff/diff.hpp"
 
 namespace lockscope::diff {
 

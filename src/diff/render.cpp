@@ -6,7 +6,7 @@
 #include <set>
 
 #include "format.hpp"
-#include "lockscope/diff.hpp"
+#include "lockscope/diff/diff.hpp"
 
 namespace lockscope::diff {
 

@@ -10,19 +10,37 @@
 #include <cstdlib>
 #include <map>
 
-#include "lockscope/error.hpp"
-#include "lockscope/output.hpp"
+#include "internal.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/output/output.hpp"
 
 namespace lockscope::output {
 
+const std::vector<FormatInfo>& report_formats() {
+  static const std::vector<FormatInfo> formats = {
+      {Format::kText, "text", "terminal report: percentiles, histograms, sites",
+       detail::render_text},
+      {Format::kMarkdown, "markdown", "the text report as Markdown tables",
+       detail::render_markdown},
+      {Format::kJson, "json", "summary with derived percentiles (not the profile format)",
+       detail::render_json},
+      {Format::kSvg, "svg", "one self-contained picture", detail::render_svg},
+      {Format::kHtml, "html", "one page: the pictures and tables", detail::render_html},
+  };
+  return formats;
+}
+
+std::string report_format_names() {
+  std::string out;
+  for (const auto& f : report_formats()) out += (out.empty() ? "" : " | ") + std::string(f.name);
+  return out;
+}
+
 Format parse_format(const std::string& name) {
-  if (name == "text") return Format::kText;
-  if (name == "markdown" || name == "md") return Format::kMarkdown;
-  if (name == "json") return Format::kJson;
-  if (name == "svg") return Format::kSvg;
-  if (name == "html") return Format::kHtml;
-  throw usage_error("unknown output format '" + name + "'",
-                    "use one of: text, markdown, json, svg, html");
+  if (name == "md") return Format::kMarkdown;
+  for (const auto& f : report_formats())
+    if (name == f.name) return f.format;
+  throw usage_error("unknown output format '" + name + "'", "use one of: " + report_format_names());
 }
 
 int terminal_width(int fd) {
@@ -46,45 +64,6 @@ bool use_color(int fd) {
   const char* nc = std::getenv("NO_COLOR");
   if (nc != nullptr && nc[0] != '\0') return false;
   return isatty(fd) != 0;
-}
-
-std::string format_ns(double ns) {
-  if (!std::isfinite(ns)) return "?";
-  double a = std::fabs(ns);
-  if (a < 1000.0) {
-    // Integer nanoseconds are exact; half values come from bucket midpoints.
-    if (std::fabs(ns - std::round(ns)) < 1e-9) return fmt::format("{:.0f} ns", ns);
-    return fmt::format("{:.1f} ns", ns);
-  }
-  static const struct {
-    double div;
-    const char* unit;
-  } units[] = {{1e3, "µs"}, {1e6, "ms"}, {1e9, "s"}};
-  size_t u = 0;
-  while (u + 1 < std::size(units) && a >= units[u + 1].div * 0.9995) ++u;
-  double v = ns / units[u].div;
-  double av = std::fabs(v);
-  // Three significant digits; guard against rounding up to the next decade.
-  if (av >= 99.95) return fmt::format("{:.0f} {}", v, units[u].unit);
-  if (av >= 9.995) return fmt::format("{:.1f} {}", v, units[u].unit);
-  return fmt::format("{:.2f} {}", v, units[u].unit);
-}
-
-std::string format_count(uint64_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  int lead = int(digits.size() % 3);
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (int(i) - lead) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string format_share(double fraction) {
-  double pct = fraction * 100.0;
-  if (pct != 0.0 && std::fabs(pct) < 0.1) return fmt::format("{:.3f}%", pct);
-  return fmt::format("{:.1f}%", pct);
 }
 
 namespace {
@@ -213,39 +192,6 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run,
     groups.push_back(std::move(g));
   }
   return groups;
-}
-
-static const char* const kKnownOrder[] = {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock,
-                                          metric::kRqLockNested, metric::kPoolLockWait,
-                                          metric::kRqLockWait,   metric::kWqQueueLatency,
-                                          metric::kWqExec};
-
-std::vector<std::string> metric_order(const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const char* k : kKnownOrder)
-    if (std::find(names.begin(), names.end(), k) != names.end()) out.emplace_back(k);
-  std::vector<std::string> rest;
-  for (const auto& n : names)
-    if (std::find(out.begin(), out.end(), n) == out.end() &&
-        std::find(rest.begin(), rest.end(), n) == rest.end())
-      rest.push_back(n);
-  std::sort(rest.begin(), rest.end());
-  out.insert(out.end(), rest.begin(), rest.end());
-  return out;
-}
-
-std::string metric_description(const std::string& name) {
-  static const std::map<std::string, std::string> d = {
-      {metric::kPoolLockHold, "workqueue pool->lock hold time"},
-      {metric::kWakeupsUnderPoolLock, "task wakeups issued while a pool->lock is held"},
-      {metric::kRqLockNested, "run-queue lock acquisitions nested under a pool->lock"},
-      {metric::kPoolLockWait, "wait to acquire a contended pool->lock"},
-      {metric::kRqLockWait, "wait to acquire a contended run-queue lock"},
-      {metric::kWqQueueLatency, "work item latency from queue_work to execute_start"},
-      {metric::kWqExec, "work function execution time"},
-  };
-  auto it = d.find(name);
-  return it == d.end() ? std::string() : it->second;
 }
 
 }  // namespace lockscope::output

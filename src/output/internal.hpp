@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "lockscope/output.hpp"
+#include "lockscope/output/output.hpp"
 
 namespace lockscope::output::detail {
 

@@ -3,7 +3,7 @@
 // (histogram bars, per-site tables, pictures) is `lockscope report`.
 #include <fmt/format.h>
 
-#include "lockscope/output.hpp"
+#include "lockscope/output/output.hpp"
 
 namespace lockscope::output {
 

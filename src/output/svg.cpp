@@ -8,7 +8,7 @@
 #include <map>
 
 #include "internal.hpp"
-#include "lockscope/error.hpp"
+#include "lockscope/core/error.hpp"
 
 namespace lockscope::output {
 namespace detail {

@@ -7,7 +7,8 @@
 #include <map>
 
 #include "internal.hpp"
-#include "lockscope/error.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/stats/stats.hpp"
 
 namespace lockscope::output {
 namespace detail {
@@ -48,12 +49,8 @@ std::string truncate(const std::string& s, size_t w) {
 std::vector<const SiteEntry*> sorted_sites(const Metric& m) {
   std::vector<const SiteEntry*> v;
   for (const auto& s : m.by_site) v.push_back(&s);
-  std::stable_sort(v.begin(), v.end(), [](const SiteEntry* a, const SiteEntry* b) {
-    uint64_t ta = a->hist ? a->hist->sum() : 0, tb = b->hist ? b->hist->sum() : 0;
-    if (ta != tb) return ta > tb;
-    if (a->count != b->count) return a->count > b->count;
-    return a->site < b->site;
-  });
+  std::stable_sort(v.begin(), v.end(),
+                   [](const SiteEntry* a, const SiteEntry* b) { return site_before(*a, *b); });
   return v;
 }
 
@@ -85,13 +82,11 @@ std::string drops_list(const Run& r) {
 
 std::string throughput(const RunGroup& g) {
   if (g.items_per_sec.empty()) return {};
-  auto v = g.items_per_sec;
-  std::sort(v.begin(), v.end());
-  auto ips = [](double x) { return format_count(uint64_t(std::llround(x))); };
-  if (v.size() == 1) return ips(v[0]) + " items/s";
-  double med = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-  return fmt::format("median {} items/s ({} .. {}, {} runs)", ips(med), ips(v.front()),
-                     ips(v.back()), v.size());
+  const auto& v = g.items_per_sec;
+  if (v.size() == 1) return format_grouped(v[0]) + " items/s";
+  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return fmt::format("median {} items/s ({} .. {}, {} runs)", format_grouped(stats::median(v)),
+                     format_grouped(*lo), format_grouped(*hi), v.size());
 }
 
 Selection select(const Profile& p, const ReportOptions& o) {
@@ -306,7 +301,8 @@ Table site_table(const Metric& m, size_t top, size_t* hidden) {
 std::string event_line(const std::string& name, const Metric& m) {
   std::string s = "count " + format_count(*m.count);
   if (m.total) {
-    std::string what = name == metric::kWakeupsUnderPoolLock ? " wakeups" : "";
+    const MetricInfo* info = find_metric(name);
+    std::string what = info && info->share_of ? std::string(" ") + info->share_of : "";
     s += " of " + format_count(*m.total) + what;
     if (auto sh = m.share()) s += " (" + format_share(*sh) + ")";
   }
@@ -474,13 +470,8 @@ std::string render_ascii_histogram(const Histogram& h, int width, bool color) {
 
 std::string render_report(const Profile& p, const ReportOptions& o) {
   Selection s = select(p, o);
-  switch (o.format) {
-    case Format::kText: return render_text(p, s, o);
-    case Format::kMarkdown: return render_markdown(p, s, o);
-    case Format::kJson: return render_json(p, s, o);
-    case Format::kSvg: return render_svg(p, s, o);
-    case Format::kHtml: return render_html(p, s, o);
-  }
+  for (const auto& f : report_formats())
+    if (f.format == o.format) return f.render(p, s, o);
   return {};
 }
 

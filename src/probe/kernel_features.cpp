@@ -10,9 +10,9 @@
 #include <map>
 
 #include "featprobe.skel.h"
-#include "lockscope/bpf_raii.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/probe.hpp"
+#include "lockscope/core/bpf_raii.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/probe/probe.hpp"
 
 namespace lockscope {
 namespace {

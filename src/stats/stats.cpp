@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "lockscope/stats.hpp"
+#include "lockscope/stats/stats.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -15,8 +15,8 @@
 #include <regex>
 #include <sstream>
 
-#include "lockscope/log.hpp"
-#include "lockscope/vm.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/vm/vm.hpp"
 #include "vm/process.hpp"
 
 namespace lockscope::vm {

@@ -20,9 +20,9 @@
 #include <set>
 #include <sstream>
 
-#include "lockscope/log.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/vm.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/vm/vm.hpp"
 #include "vm/process.hpp"
 
 namespace lockscope::vm {

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "lockscope/log.hpp"
-#include "lockscope/vm.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/vm/vm.hpp"
 #include "vm/process.hpp"
 
 namespace lockscope::vm {

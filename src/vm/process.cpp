@@ -19,10 +19,10 @@
 
 #include <fmt/ranges.h>
 
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/vm.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/vm/vm.hpp"
 
 namespace lockscope::vm::detail {
 namespace {

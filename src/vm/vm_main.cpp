@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/vm.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/vm/vm.hpp"
 
 namespace {
 
@@ -138,14 +138,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const lockscope::Error& e) {
-    std::fprintf(stderr, "lockscope-vm: error: %s\n", e.what());
-    if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", e.hint().c_str());
-    return e.code();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "lockscope-vm: internal error: %s\n", e.what());
-    return lockscope::kExitUsage;
-  }
+  return lockscope::report_errors("lockscope-vm", [&] { return run(argc, argv); });
 }

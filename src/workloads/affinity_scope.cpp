@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/workloads/scope.hpp"
 
 namespace lockscope {
 namespace {

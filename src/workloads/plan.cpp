@@ -7,10 +7,12 @@
 #include <cstring>
 #include <optional>
 
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/format.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/stats/stats.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace lockscope {
 
@@ -105,23 +107,6 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
   return out;
 }
 
-std::string interrupted_message(const std::string& what) {
-  int sig = stop_signal();
-  std::string name = sig == SIGINT    ? "SIGINT"
-                     : sig == SIGTERM ? "SIGTERM"
-                     : sig == SIGHUP  ? "SIGHUP"
-                     : sig            ? std::string(strsignal(sig))
-                                      : "a stop request";
-  return "interrupted by " + name + " during " + what;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 std::vector<ScopeSummary> summarize(const std::vector<Run>& runs) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const WorkloadResult*>> by_scope;
@@ -142,21 +127,9 @@ std::vector<ScopeSummary> summarize(const std::vector<Run>& runs) {
       ips.push_back(w->items_per_sec);
       for (const auto& [k, x] : w->latency_ns) lat[k].push_back(x);
     }
-    sum.items_per_sec = median(ips);
-    for (auto& [k, xs] : lat) sum.latency_ns[k] = median(xs);
+    sum.items_per_sec = stats::median(ips);
+    for (auto& [k, xs] : lat) sum.latency_ns[k] = stats::median(xs);
     out.push_back(std::move(sum));
-  }
-  return out;
-}
-
-std::string group_thousands(uint64_t v) {
-  std::string digits = std::to_string(v);
-  std::string out;
-  int n = int(digits.size());
-  for (int i = 0; i < n; ++i) {
-    out += digits[size_t(i)];
-    int left = n - 1 - i;
-    if (left > 0 && left % 3 == 0) out += ',';
   }
   return out;
 }
@@ -172,12 +145,11 @@ std::string render_bench_table(const std::vector<ScopeSummary>& rows) {
   for (const auto& r : rows) {
     medians = medians || r.runs > 1;
     s += fmt::format("{:<14}  {:>12}", r.scope.empty() ? "-" : r.scope,
-                     group_thousands(uint64_t(std::llround(r.items_per_sec))));
+                     format_grouped(r.items_per_sec));
     for (const char* k : kLat) {
       auto it = r.latency_ns.find(k);
-      s += fmt::format("  {:>10}", it == r.latency_ns.end()
-                                       ? std::string("-")
-                                       : group_thousands(uint64_t(std::llround(it->second))));
+      s += fmt::format("  {:>10}",
+                       it == r.latency_ns.end() ? std::string("-") : format_grouped(it->second));
     }
     s += fmt::format("  {:>4}\n", r.runs);
   }

@@ -16,10 +16,10 @@
 #include <mutex>
 #include <thread>
 
-#include "lockscope/error.hpp"
-#include "lockscope/log.hpp"
-#include "lockscope/signals.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/core/signals.hpp"
+#include "lockscope/workloads/workload.hpp"
 
 namespace lockscope {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "lockscope/error.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace lockscope {
 

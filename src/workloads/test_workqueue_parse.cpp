@@ -6,7 +6,7 @@
 #include <regex>
 #include <sstream>
 
-#include "lockscope/workload.hpp"
+#include "lockscope/workloads/workload.hpp"
 
 namespace lockscope {
 

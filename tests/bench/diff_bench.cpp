@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "lockscope/diff.hpp"
+#include "lockscope/diff/diff.hpp"
 
 namespace {
 

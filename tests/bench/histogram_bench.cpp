@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "lockscope/bpf_shared.h"
-#include "lockscope/histogram.hpp"
+#include "lockscope/core/histogram.hpp"
 
 namespace {
 

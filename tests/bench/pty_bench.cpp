@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "lockscope/workload.hpp"
+#include "lockscope/workloads/workload.hpp"
 
 namespace {
 

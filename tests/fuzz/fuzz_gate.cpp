@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "lockscope/diff.hpp"
-#include "lockscope/error.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/diff/diff.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "lockscope/vm.hpp"
+#include "lockscope/vm/vm.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

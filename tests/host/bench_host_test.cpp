@@ -13,8 +13,8 @@
 #include <sstream>
 #include <thread>
 
-#include "lockscope/profile.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/profile.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 using namespace lockscope;
 

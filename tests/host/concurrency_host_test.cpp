@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "host_util.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace {
 

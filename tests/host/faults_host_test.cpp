@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "host_util.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace {
 

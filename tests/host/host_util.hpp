@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "lockscope/workload.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace lockscope::hosttest {
 

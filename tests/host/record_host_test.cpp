@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "host_util.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/workloads/plan.hpp"
 
 namespace {
 
@@ -114,6 +114,27 @@ INSTANTIATE_TEST_SUITE_P(Flavours, RecordTracepoints, ::testing::Values(false, t
                          [](const auto& info) {
                            return std::string(info.param ? "raw_tp" : "tp_btf");
                          });
+
+// --no-sites means no per-site rows for any metric: the work functions of
+// the queue latency and the kworker wakers were still listed before.
+TEST_F(RecordHost, NoSitesMeansNoSiteRows) {
+  std::string out = tmp_path("nosites.json");
+  RecordProcess rec({"--backend", "tracepoint", "--no-sites", "-o", out});
+  ASSERT_TRUE(rec.wait_recording(30000)) << rec.err();
+  std::atomic<uint64_t> done{0};
+  pty_load(2, 500, &done);
+  rec.signal(SIGINT);
+  ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
+  json p = read_json(out);
+  const json& m = p["runs"][0]["metrics"];
+  ASSERT_EQ(m["wq_queue_latency_ns"]["status"], "ok");
+  EXPECT_GE(m["wq_queue_latency_ns"]["histogram"]["count"].get<uint64_t>(), 1000u);
+  ASSERT_EQ(m["kworker_wakeups"]["status"], "ok");
+  EXPECT_GT(m["kworker_wakeups"]["count"].get<uint64_t>(), 0u);
+  for (const auto& [name, metric] : m.items())
+    EXPECT_FALSE(metric.contains("by_site")) << name << ": " << metric["by_site"].dump();
+  unlink(out.c_str());
+}
 
 TEST_F(RecordHost, DetachesAfterNormalEnd) {
   std::string out = tmp_path("normal.json");

@@ -13,11 +13,11 @@
 #include <fstream>
 #include <string>
 
-#include "lockscope/diff.hpp"
-#include "lockscope/error.hpp"
-#include "lockscope/profile.hpp"
-#include "lockscope/vm.hpp"
-#include "lockscope/workload.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/profile.hpp"
+#include "lockscope/diff/diff.hpp"
+#include "lockscope/vm/vm.hpp"
+#include "lockscope/workloads/workload.hpp"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "lockscope/log.hpp"
-#include "lockscope/vm.hpp"
+#include "lockscope/core/log.hpp"
+#include "lockscope/vm/vm.hpp"
 #include "vm_test_util.hpp"
 
 using namespace lockscope;

@@ -3,7 +3,7 @@
 // kernel version selection. No QEMU needed.
 #include <gtest/gtest.h>
 
-#include "lockscope/vm.hpp"
+#include "lockscope/vm/vm.hpp"
 
 using namespace lockscope;
 

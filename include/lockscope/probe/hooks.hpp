@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// The hook catalogue: every kernel function and tracepoint lockscope's BPF
+// programs attach to (bpf/lockscope.bpf.c), what each provides, and which
+// backend loads it. The probe examines exactly these; the load plan
+// (src/record/load_plan.cpp) decides from them; a unit test checks that the
+// BPF object holds one program per entry. A new hook is added here first.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lockscope {
+
+enum class HookKind {
+  kFentry,      // SEC("fentry/<function>")
+  kTracepoint,  // SEC("tp_btf/<name>"), with a SEC("raw_tp/<name>") twin
+};
+
+// The backends (families of programs) that load a hook.
+enum HookFamily : unsigned {
+  kFamilyFentry = 1u << 0,      // function hooks, with the tracepoints they rely on
+  kFamilyTracepoint = 1u << 1,  // the tracepoint backend's own view
+};
+
+struct HookInfo {
+  HookKind kind;
+  const char* target;    // kernel function, or tracepoint name without its category
+  const char* category;  // tracepoint category ("lock", "sched", "workqueue"); "" for functions
+  // MetricSource bits (lockscope/core/metrics.hpp) this hook contributes to.
+  unsigned provides;
+  // A source it provides needs it (else it only adds attribution or
+  // learns lock addresses, and the backend goes on without it).
+  bool required;
+  unsigned families;  // HookFamily bits
+  const char* purpose;
+};
+
+const std::vector<HookInfo>& hook_catalogue();
+// "fentry/<function>" or "tracepoint/<name>": how refusals and docs name a hook.
+std::string hook_name(const HookInfo& h);
+
+}  // namespace lockscope

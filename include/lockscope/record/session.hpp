@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// The libbpf side of recording: lockscope's BPF object opened, configured
+// and loaded as the load plan says, each program attached (every link owned
+// by RAII), and the per-CPU maps read back and merged into snapshots.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lockscope/bpf_shared.h"
+#include "lockscope/core/profile.hpp"
+#include "lockscope/record/load_plan.hpp"
+#include "lockscope/record/snapshot.hpp"
+
+namespace lockscope {
+
+struct SessionOptions {
+  std::string btf_path;  // --btf: types for CO-RE on kernels without /sys/kernel/btf/vmlinux
+  uint32_t site_entries = LS_DEFAULT_SITE_ENTRIES;
+  uint32_t stack_entries = LS_DEFAULT_STACK_ENTRIES;
+  uint32_t inflight_entries = LS_DEFAULT_INFLIGHT_ENTRIES;
+  bool stats = false;  // kernel BPF run-time stats (--stats)
+};
+
+struct ProgramStats {
+  std::string name;
+  std::string attach;  // e.g. "fentry/_raw_spin_lock"
+  uint64_t run_cnt = 0;
+  uint64_t run_time_ns = 0;
+  uint64_t recursion_misses = 0;
+};
+
+// A loaded and attached set of programs. Destroying it detaches everything.
+class BpfSession {
+ public:
+  virtual ~BpfSession() = default;
+  // Sections attached ("fentry/_raw_spin_lock", "tp_btf/sched_switch", ...).
+  virtual const std::vector<std::string>& attached() const = 0;
+  // The plan's refusals and the hooks that failed to attach.
+  virtual const std::vector<HookRefusal>& refused() const = 0;
+  virtual Snapshot snapshot() = 0;
+  // Zeroes counters, histograms and site maps between runs (the learned
+  // locks and the per-CPU state stay).
+  virtual void reset() = 0;
+  virtual std::vector<ProgramStats> program_stats() = 0;
+};
+
+// open -> configure -> load -> attach. Throws Error(kExitUnsupported) when
+// the plan's backend is "none", loading fails, or one of the plan's required
+// programs does not attach.
+std::unique_ptr<BpfSession> open_session(const LoadPlan& plan, const SessionOptions& opts);
+
+}  // namespace lockscope

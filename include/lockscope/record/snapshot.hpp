@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the BPF maps hold at one moment, per-CPU copies merged: the raw
+// material of a run (src/record/run_builder.cpp), and the interval view of
+// `record -i` (the difference of two snapshots).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lockscope/core/histogram.hpp"
+
+namespace lockscope {
+
+struct Snapshot {
+  std::vector<uint64_t> counters;  // LS_C_MAX, indexed by enum ls_counter
+  uint64_t hook_events = 0;        // hook and tracepoint runs (denominator of losses)
+  std::vector<Histogram> hists;    // LS_NR_HISTS, index metric * LS_KIND_MAX + kind
+  struct SiteHist {
+    uint32_t metric, kind;
+    uint64_t site;
+    Histogram hist;
+  };
+  std::vector<SiteHist> site_hists;
+  struct SiteCount {
+    uint32_t counter;
+    uint32_t context;  // enum ls_context
+    uint64_t site;
+    uint64_t count;
+  };
+  std::vector<SiteCount> site_counts;
+  std::map<int64_t, std::vector<uint64_t>> stacks;  // stack id -> kernel IPs
+  std::map<uint64_t, std::string> func_wq;          // work function -> workqueue name
+  bool stack_sites = false;  // sites of pool holds, wakeups and rq acquisitions are stack ids
+
+  const Histogram& hist(uint32_t metric, uint32_t kind) const;
+  // Every counter and global histogram present and zero.
+  static Snapshot zeroed();
+};
+
+// The interval between two snapshots of one session, `now - before`:
+// counters and bucket counts subtract exactly, and so do histogram sums;
+// an interval's min and max are not recorded, so they are the bounds of its
+// lowest and highest non-empty bucket, kept within the later snapshot's
+// [min, max]. Site rows match on all their key fields.
+Snapshot snapshot_delta(const Snapshot& now, const Snapshot& before);
+
+}  // namespace lockscope

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+// The only translation unit that includes spdlog. libbpf's own messages are
+// routed here too: hidden by default, shown with -v (warnings) and -vv (all).
+#include "lockscope/core/log.hpp"
+
+#include <bpf/libbpf.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace lockscope::log {
+namespace {
+
+int g_verbosity = 0;
+
+int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG && g_verbosity < 2) return 0;
+  if (level != LIBBPF_DEBUG && g_verbosity < 1) return 0;
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof(buf), format, args);
+  std::string msg(buf, n < 0 ? 0 : std::min<size_t>(size_t(n), sizeof(buf) - 1));
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
+  msg.insert(0, "libbpf: ");
+  write(level == LIBBPF_WARN ? Level::kWarn : Level::kDebug, msg);
+  return n;
+}
+
+}  // namespace
+
+void init(int verbosity) {
+  g_verbosity = verbosity;
+  auto logger =
+      spdlog::stderr_color_st("lockscope", std::getenv("NO_COLOR") ? spdlog::color_mode::never
+                                                                   : spdlog::color_mode::automatic);
+  logger->set_pattern("%^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(verbosity >= 2   ? spdlog::level::trace
+                    : verbosity == 1 ? spdlog::level::info
+                                     : spdlog::level::warn);
+  libbpf_set_print(libbpf_print);
+}
+
+int verbosity() { return g_verbosity; }
+
+void write(Level level, std::string_view msg) {
+  switch (level) {
+    case Level::kTrace: spdlog::trace("{}", msg); break;
+    case Level::kDebug: spdlog::debug("{}", msg); break;
+    case Level::kInfo: spdlog::info("{}", msg); break;
+    case Level::kWarn: spdlog::warn("{}", msg); break;
+    case Level::kError: spdlog::error("{}", msg); break;
+  }
+}
+
+}  // namespace lockscope::log

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+// From raw map contents to the profile's metrics: merging kinds, naming
+// sites from stacks, and saying why a metric is unavailable.
+#include "lockscope/record/run_builder.hpp"
+
+#include <functional>
+
+#include "lockscope/bpf_shared.h"
+#include "lockscope/core/metrics.hpp"
+
+namespace lockscope {
+
+namespace {
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// Frames that are lockscope's own machinery or the lock/wakeup primitives.
+bool is_plumbing(const std::string& f) {
+  return starts_with(f, "bpf_") || starts_with(f, "__bpf") || starts_with(f, "0x") ||
+         starts_with(f, "_raw_spin_") || starts_with(f, "raw_spin_rq_") ||
+         starts_with(f, "do_raw_spin") || f == "ftrace_trampoline" || starts_with(f, "arch_");
+}
+
+bool is_wakeup_primitive(const std::string& f) {
+  return f == "try_to_wake_up" || f == "wake_up_process" || f == "wake_up_state" ||
+         f == "default_wake_function";
+}
+
+// "caller" or "callee <- caller": the first `depth` frames that are not
+// plumbing (and, for wakeups, not the wakeup primitives themselves).
+std::string site_of(const std::vector<uint64_t>& ips, const Symbolizer& syms, bool skip_wakeups,
+                    int depth) {
+  std::vector<std::string> names;
+  for (uint64_t ip : ips) {
+    std::string n = syms.name(ip);
+    if (is_plumbing(n) || (skip_wakeups && is_wakeup_primitive(n))) continue;
+    if (!names.empty() && names.back() == n) continue;
+    names.push_back(n);
+    if (int(names.size()) == depth) break;
+  }
+  if (names.empty()) return "[unknown]";
+  std::string s = names[0];
+  for (size_t i = 1; i < names.size(); ++i) s += " <- " + names[i];
+  return s;
+}
+
+const char* kind_name(uint32_t kind) {
+  switch (kind) {
+    case LS_KIND_POOL_PERCPU: return "percpu";
+    case LS_KIND_POOL_UNBOUND: return "unbound";
+    case LS_KIND_POOL_BH: return "bh";
+    case LS_KIND_RQ: return "rq";
+    default: return "";
+  }
+}
+
+// A pool->lock time metric: all pool kinds merged, and each kind seen.
+Metric pool_metric(const Snapshot& s, uint32_t metric) {
+  Metric m;
+  m.hist = Histogram{};
+  for (uint32_t k : {LS_KIND_POOL_PERCPU, LS_KIND_POOL_UNBOUND, LS_KIND_POOL_BH}) {
+    const Histogram& h = s.hist(metric, k);
+    m.hist->merge(h);
+    if (!h.empty()) m.by_kind[kind_name(k)] = h;
+  }
+  m.count = m.hist->count();
+  return m;
+}
+
+std::string stack_site(const Snapshot& s, uint64_t id, const Symbolizer& syms, bool wake,
+                       int depth) {
+  auto it = s.stacks.find(int64_t(id));
+  if (it == s.stacks.end()) return "[stack lost]";
+  return site_of(it->second, syms, wake, depth);
+}
+
+const char* context_name(uint32_t ctx) {
+  switch (ctx) {
+    case LS_CTX_KICK_POOL: return "kick_pool";
+    case LS_CTX_KICK_POOL_PICK: return "kick_pool_pick";
+    case LS_CTX_WAKE_UP_Q: return "wake_up_q";
+    case LS_CTX_WAKE_UP_PROCESS: return "wake_up_process";
+    default: return nullptr;
+  }
+}
+
+// Where a pool->lock hold came from: its acquirer, or a stack (--stacks).
+std::string hold_site(const Snapshot& s, uint64_t site, const Symbolizer& syms) {
+  if (s.stack_sites) return stack_site(s, site, syms, false, 1);
+  return site ? syms.name(site) : "[unknown]";
+}
+
+// "kick_pool <- __queue_work": the workqueue function seen inside the hold,
+// and the hold's acquirer; or a stack's first frames with --stacks.
+std::vector<SiteEntry> count_sites(const Snapshot& s, uint32_t counter, const Symbolizer& syms,
+                                   bool wake, int depth) {
+  std::map<std::string, uint64_t> by;
+  for (const auto& c : s.site_counts) {
+    if (c.counter != counter) continue;
+    std::string name;
+    if (s.stack_sites) {
+      name = stack_site(s, c.site, syms, wake, depth);
+    } else {
+      const char* ctx = context_name(c.context);
+      std::string holder = hold_site(s, c.site, syms);
+      name = ctx ? std::string(ctx) + " <- " + holder : "pool->lock from " + holder;
+    }
+    by[name] += c.count;
+  }
+  std::vector<SiteEntry> out;
+  out.reserve(by.size());
+  for (const auto& [site, n] : by) out.push_back({site, "", "", n, std::nullopt});
+  sort_sites(out);
+  return out;
+}
+
+std::vector<SiteEntry> func_sites(const Snapshot& s, uint32_t metric, const Symbolizer& syms) {
+  std::map<std::string, SiteEntry> by;
+  for (const auto& sh : s.site_hists) {
+    if (sh.metric != metric) continue;
+    std::string fn = syms.name(sh.site);
+    SiteEntry& e = by[fn];
+    e.site = fn;
+    auto wq = s.func_wq.find(sh.site);
+    if (wq != s.func_wq.end()) e.detail = wq->second;
+    if (!e.hist) e.hist = Histogram{};
+    e.hist->merge(sh.hist);
+    e.count = e.hist->count();
+  }
+  std::vector<SiteEntry> out;
+  out.reserve(by.size());
+  for (auto& [_, e] : by) out.push_back(std::move(e));
+  sort_sites(out);
+  return out;
+}
+
+struct CounterInfo {
+  const char* name;
+  bool drop;
+};
+#define LS_COUNTER_INFO(id, name, comment) {name, false},
+#define LS_DROP_INFO(id, name, comment) {name, true},
+constexpr CounterInfo kCounters[] = {LS_COUNTERS(LS_COUNTER_INFO) LS_DROPS(LS_DROP_INFO)};
+#undef LS_COUNTER_INFO
+#undef LS_DROP_INFO
+static_assert(sizeof(kCounters) / sizeof(kCounters[0]) == LS_C_MAX,
+              "one entry per counter in lockscope/bpf_shared.h");
+
+// ---- one builder per catalogue metric ----------------------------------------
+
+Metric pool_hold(const Snapshot& s, const Symbolizer& syms) {
+  Metric hold = pool_metric(s, LS_M_POOL_HOLD);
+  std::map<std::pair<std::string, std::string>, SiteEntry> by;
+  for (const auto& sh : s.site_hists) {
+    if (sh.metric != LS_M_POOL_HOLD) continue;
+    std::string site = hold_site(s, sh.site, syms);
+    SiteEntry& e = by[{site, kind_name(sh.kind)}];
+    e.site = site;
+    e.kind = kind_name(sh.kind);
+    if (!e.hist) e.hist = Histogram{};
+    e.hist->merge(sh.hist);
+    e.count = e.hist->count();
+  }
+  for (auto& [_, e] : by) hold.by_site.push_back(std::move(e));
+  sort_sites(hold.by_site);
+  return hold;
+}
+
+Metric wakeups_under_pool(const Snapshot& s, const Symbolizer& syms) {
+  Metric wake;
+  wake.count = s.counters[LS_C_WAKEUPS_UNDER_POOL];
+  wake.total = s.counters[LS_C_WAKEUPS];
+  wake.by_site = count_sites(s, LS_SC_WAKEUP_UNDER_POOL, syms, true, 2);
+  return wake;
+}
+
+Metric rq_nested(const Snapshot& s, const Symbolizer& syms) {
+  Metric rq;
+  rq.count = s.counters[LS_C_RQ_UNDER_POOL];
+  rq.hist = s.hist(LS_M_RQ_NESTED, LS_KIND_RQ);
+  rq.by_site = count_sites(s, LS_SC_RQ_UNDER_POOL, syms, false, 2);
+  return rq;
+}
+
+Metric pool_wait(const Snapshot& s, const Symbolizer&) { return pool_metric(s, LS_M_POOL_WAIT); }
+
+Metric plain_time(const Snapshot& s, uint32_t metric, uint32_t kind) {
+  Metric m;
+  m.hist = s.hist(metric, kind);
+  m.count = m.hist->count();
+  return m;
+}
+
+Metric rq_wait(const Snapshot& s, const Symbolizer&) {
+  return plain_time(s, LS_M_RQ_WAIT, LS_KIND_RQ);
+}
+
+Metric wq_time(const Snapshot& s, uint32_t metric, const Symbolizer& syms) {
+  Metric m = plain_time(s, metric, 0);
+  m.by_site = func_sites(s, metric, syms);
+  return m;
+}
+
+Metric kworker_wakeups(const Snapshot& s, const Symbolizer& syms) {
+  Metric k;
+  k.count = s.counters[LS_C_SCHED_WAKING_KWORKER];
+  k.total = s.counters[LS_C_SCHED_WAKING];
+  std::map<std::string, uint64_t> by;
+  for (const auto& c : s.site_counts)
+    if (c.counter == LS_SC_KWORKER_WAKING) by[c.site ? syms.name(c.site) : "[no work]"] += c.count;
+  for (const auto& [site, n] : by) k.by_site.push_back({site, "", "", n, std::nullopt});
+  sort_sites(k.by_site);
+  return k;
+}
+
+using Builder = std::function<Metric(const Snapshot&, const Symbolizer&)>;
+
+const std::map<std::string, Builder>& builders() {
+  static const std::map<std::string, Builder> b = {
+      {metric::kPoolLockHold, pool_hold},
+      {metric::kWakeupsUnderPoolLock, wakeups_under_pool},
+      {metric::kRqLockNested, rq_nested},
+      {metric::kPoolLockWait, pool_wait},
+      {metric::kRqLockWait, rq_wait},
+      {metric::kWqQueueLatency,
+       [](const Snapshot& s, const Symbolizer& y) { return wq_time(s, LS_M_WQ_QUEUE_LAT, y); }},
+      {metric::kWqExec,
+       [](const Snapshot& s, const Symbolizer& y) { return wq_time(s, LS_M_WQ_EXEC, y); }},
+      {metric::kKworkerWakeups, kworker_wakeups},
+  };
+  return b;
+}
+
+}  // namespace
+
+const char* counter_name(uint32_t id) { return id < LS_C_MAX ? kCounters[id].name : "?"; }
+bool counter_is_drop(uint32_t id) { return id < LS_C_MAX && kCounters[id].drop; }
+
+Run build_run(const Snapshot& s, const std::map<std::string, Availability>& availability,
+              const Symbolizer& syms) {
+  Run r;
+  for (uint32_t i = 0; i < LS_C_MAX && i < s.counters.size(); ++i)
+    (kCounters[i].drop ? r.drops : r.counters)[kCounters[i].name] = s.counters[i];
+  r.counters["hook_events"] = s.hook_events;
+  for (const auto& m : metric_catalogue()) {
+    auto a = availability.find(m.name);
+    auto b = builders().find(m.name);
+    if (a == availability.end() || b == builders().end()) continue;
+    r.metrics[m.name] = a->second.ok ? b->second(s, syms) : Metric::unavailable(a->second.reason);
+  }
+  return r;
+}
+
+}  // namespace lockscope

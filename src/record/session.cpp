@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+// The libbpf side of recording: open -> configure -> load -> attach, the
+// programs the load plan names and no others, every link owned by RAII, and
+// the per-CPU maps read back and merged.
+#include "lockscope/record/session.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "lockscope.skel.h"
+#include "lockscope/core/bpf_raii.hpp"
+#include "lockscope/core/error.hpp"
+#include "lockscope/core/log.hpp"
+
+namespace lockscope {
+
+static_assert(sizeof(ls_hist) == 8 * (5 + LS_HIST_BUCKETS), "ls_hist layout");
+static_assert(sizeof(ls_site_key) == 16, "ls_site_key layout");
+static_assert(sizeof(ls_count_key) == 16, "ls_count_key layout");
+static_assert(sizeof(ls_cpu_state) % 8 == 0, "per-CPU values are 8-byte strided");
+
+namespace {
+
+using Skel = SkelPtr<lockscope_bpf, lockscope_bpf__destroy>;
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Every key of a hash map (read first, so callers may delete while walking).
+template <typename Key>
+std::vector<Key> map_keys(bpf_map* m) {
+  int fd = bpf_map__fd(m);
+  std::vector<Key> keys;
+  Key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    keys.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  return keys;
+}
+
+template <typename Key>
+void clear_map(bpf_map* m) {
+  int fd = bpf_map__fd(m);
+  for (const Key& k : map_keys<Key>(m)) bpf_map_delete_elem(fd, &k);
+}
+
+class Session final : public BpfSession {
+ public:
+  Session(const LoadPlan& plan, const SessionOptions& o) : refused_(plan.refused) {
+    if (plan.backend == "none") throw unsupported("no lockscope program can run on this kernel");
+    LIBBPF_OPTS(bpf_object_open_opts, opts);
+    if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
+    skel_.reset(lockscope_bpf__open_opts(&opts));
+    if (!skel_)
+      throw unsupported(std::string("cannot open lockscope's BPF object: ") + std::strerror(errno));
+
+    // configure
+    skel_->rodata->track_sites = plan.track_sites;
+    skel_->rodata->track_stacks = plan.track_stacks;
+    skel_->rodata->track_wq_latency = plan.track_wq_latency;
+    stacks_ = plan.track_stacks;
+    bpf_map__set_max_entries(skel_->maps.site_hists, o.site_entries);
+    bpf_map__set_max_entries(skel_->maps.stacks, o.stack_entries);
+    bpf_map__set_max_entries(skel_->maps.inflight, o.inflight_entries);
+    bpf_program* p;
+    bpf_object__for_each_program(p, skel_->obj) {
+      std::string section = bpf_program__section_name(p);
+      bool load = contains(plan.programs, section);
+      bpf_program__set_autoload(p, load);
+      if (load) planned_.push_back({p, section});
+    }
+
+    // load
+    if (int err = lockscope_bpf__load(skel_.get()))
+      throw unsupported(
+          std::string("loading lockscope's BPF programs failed: ") + std::strerror(-err),
+          "run with -vv to see the verifier log");
+    if (o.stats) {
+      int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+      if (fd < 0)
+        log::warn("cannot enable kernel BPF stats: {}", std::strerror(errno));
+      else
+        stats_fd_.reset(fd);
+    }
+
+    // attach, one program at a time: a refusal names its hook
+    for (const Program& prog : planned_) {
+      LinkPtr link(bpf_program__attach(prog.prog));
+      if (!link) {
+        int err = errno;
+        if (contains(plan.required, prog.section))
+          throw unsupported("cannot attach " + prog.section + ": " + std::strerror(err));
+        refused_.push_back({prog.section, std::string("attach: ") + std::strerror(err)});
+        continue;
+      }
+      links_.push_back(std::move(link));
+      attached_.push_back(prog.section);
+      attached_progs_.push_back(prog);
+    }
+    if (links_.empty()) throw unsupported("no lockscope program could be attached on this kernel");
+    ncpus_ = libbpf_num_possible_cpus();
+    if (ncpus_ <= 0) throw unsupported("cannot count possible CPUs");
+    log::info("attached {} programs ({} refused)", attached_.size(), refused_.size());
+  }
+
+  const std::vector<std::string>& attached() const override { return attached_; }
+  const std::vector<HookRefusal>& refused() const override { return refused_; }
+
+  Snapshot snapshot() override {
+    Snapshot s = Snapshot::zeroed();
+    s.hook_events = hook_events() - events_base_;
+    {
+      std::vector<uint64_t> buf(ncpus_);
+      int fd = bpf_map__fd(skel_->maps.counters);
+      for (uint32_t k = 0; k < LS_C_MAX; ++k)
+        if (bpf_map_lookup_elem(fd, &k, buf.data()) == 0)
+          for (int c = 0; c < ncpus_; ++c) s.counters[k] += buf[c];
+    }
+    {
+      std::vector<ls_hist> buf(ncpus_);
+      int fd = bpf_map__fd(skel_->maps.hists);
+      for (uint32_t k = 0; k < LS_NR_HISTS; ++k)
+        if (bpf_map_lookup_elem(fd, &k, buf.data()) == 0)
+          for (int c = 0; c < ncpus_; ++c) s.hists[k].merge_bpf(buf[c]);
+    }
+    {
+      std::vector<ls_hist> buf(ncpus_);
+      int fd = bpf_map__fd(skel_->maps.site_hists);
+      for (const ls_site_key& key : map_keys<ls_site_key>(skel_->maps.site_hists)) {
+        if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
+        Snapshot::SiteHist sh{key.metric, key.kind, key.site, {}};
+        for (int c = 0; c < ncpus_; ++c) sh.hist.merge_bpf(buf[c]);
+        s.site_hists.push_back(std::move(sh));
+      }
+    }
+    {
+      std::vector<uint64_t> buf(ncpus_);
+      int fd = bpf_map__fd(skel_->maps.site_counts);
+      for (const ls_count_key& key : map_keys<ls_count_key>(skel_->maps.site_counts)) {
+        if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
+        uint64_t n = 0;
+        for (int c = 0; c < ncpus_; ++c) n += buf[c];
+        s.site_counts.push_back({key.counter, key.context, key.site, n});
+      }
+    }
+    s.stack_sites = stacks_;
+    if (stacks_) read_stacks(s);
+    {
+      int fd = bpf_map__fd(skel_->maps.func_wq);
+      char name[LS_WQ_NAME_LEN];
+      for (uint64_t key : map_keys<uint64_t>(skel_->maps.func_wq)) {
+        if (bpf_map_lookup_elem(fd, &key, name) == 0)
+          s.func_wq[key] = std::string(name, strnlen(name, sizeof name));
+      }
+    }
+    return s;
+  }
+
+  void reset() override {
+    events_base_ = hook_events();
+    zero_percpu_array(skel_->maps.counters, LS_C_MAX, sizeof(uint64_t));
+    zero_percpu_array(skel_->maps.hists, LS_NR_HISTS, sizeof(ls_hist));
+    clear_map<ls_site_key>(skel_->maps.site_hists);
+    clear_map<ls_count_key>(skel_->maps.site_counts);
+    clear_map<uint32_t>(skel_->maps.stacks);
+  }
+
+  std::vector<ProgramStats> program_stats() override {
+    std::vector<ProgramStats> out;
+    for (const Program& p : attached_progs_) {
+      bpf_prog_info info = {};
+      uint32_t len = sizeof(info);
+      ProgramStats st;
+      st.name = bpf_program__name(p.prog);
+      st.attach = p.section;
+      if (bpf_obj_get_info_by_fd(bpf_program__fd(p.prog), &info, &len) == 0) {
+        st.run_cnt = info.run_cnt;
+        st.run_time_ns = info.run_time_ns;
+        st.recursion_misses = info.recursion_misses;
+      }
+      out.push_back(st);
+    }
+    return out;
+  }
+
+ private:
+  struct Program {
+    bpf_program* prog;
+    std::string section;  // "fentry/_raw_spin_lock", "tp_btf/sched_switch", ...
+  };
+
+  // Frames of the stacks the site maps refer to (--stacks).
+  void read_stacks(Snapshot& s) {
+    int fd = bpf_map__fd(skel_->maps.stacks);
+    std::set<int64_t> wanted;
+    for (const auto& sh : s.site_hists)
+      if (sh.metric == LS_M_POOL_HOLD) wanted.insert(int64_t(sh.site));
+    for (const auto& sc : s.site_counts)
+      if (sc.counter != LS_SC_KWORKER_WAKING) wanted.insert(int64_t(sc.site));
+    std::vector<uint64_t> ips(LS_STACK_DEPTH);
+    for (int64_t id : wanted) {
+      uint32_t k = uint32_t(id);
+      if (id < 0 || bpf_map_lookup_elem(fd, &k, ips.data()) != 0) continue;
+      std::vector<uint64_t> frames;
+      for (uint64_t ip : ips)
+        if (ip) frames.push_back(ip);
+      s.stacks[id] = frames;
+    }
+  }
+
+  // Sum of cpu_state.events over the CPUs (live state: never zeroed).
+  uint64_t hook_events() {
+    uint32_t zero = 0;
+    std::vector<ls_cpu_state> buf(ncpus_);
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, buf.data()) != 0) return 0;
+    uint64_t n = 0;
+    for (const auto& st : buf) n += st.events;
+    return n;
+  }
+
+  void zero_percpu_array(bpf_map* m, uint32_t entries, size_t value_size) {
+    size_t stride = (value_size + 7) & ~size_t(7);
+    std::vector<char> zero(stride * size_t(ncpus_), 0);
+    int fd = bpf_map__fd(m);
+    for (uint32_t k = 0; k < entries; ++k) bpf_map_update_elem(fd, &k, zero.data(), BPF_ANY);
+  }
+
+  Skel skel_;
+  UniqueFd stats_fd_;
+  std::vector<Program> planned_;
+  std::vector<Program> attached_progs_;
+  std::vector<LinkPtr> links_;  // destroyed before skel_: detaches first
+  std::vector<std::string> attached_;
+  std::vector<HookRefusal> refused_;
+  bool stacks_ = false;
+  int ncpus_ = 0;
+  uint64_t events_base_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<BpfSession> open_session(const LoadPlan& plan, const SessionOptions& opts) {
+  return std::make_unique<Session>(plan, opts);
+}
+
+}  // namespace lockscope

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one number formatter every renderer uses.
+#include "lockscope/core/format.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lockscope {
+namespace {
+
+TEST(Units, NanosecondsInHumanUnits) {
+  EXPECT_EQ(format_ns(0), "0 ns");
+  EXPECT_EQ(format_ns(999), "999 ns");
+  EXPECT_EQ(format_ns(7.5), "7.5 ns");
+  EXPECT_EQ(format_ns(1000), "1.00 µs");
+  EXPECT_EQ(format_ns(1234), "1.23 µs");
+  EXPECT_EQ(format_ns(45'600), "45.6 µs");
+  EXPECT_EQ(format_ns(99'960), "100 µs");
+  EXPECT_EQ(format_ns(999'999), "1.00 ms");
+  EXPECT_EQ(format_ns(12'345'678), "12.3 ms");
+  EXPECT_EQ(format_ns(2e9), "2.00 s");
+  EXPECT_EQ(format_ns(125e9), "125 s");
+}
+
+TEST(Units, CountsAndShares) {
+  EXPECT_EQ(format_count(0), "0");
+  EXPECT_EQ(format_count(999), "999");
+  EXPECT_EQ(format_count(1000), "1,000");
+  EXPECT_EQ(format_count(1234567), "1,234,567");
+  EXPECT_EQ(format_count(3611591), "3,611,591");
+  EXPECT_EQ(format_count(18446744073709551615ull), "18,446,744,073,709,551,615");
+  EXPECT_EQ(format_grouped(1234567.4), "1,234,567");
+  EXPECT_EQ(format_grouped(999.5), "1,000");
+  EXPECT_EQ(format_grouped(-1234567.4), "-1,234,567");
+  EXPECT_EQ(format_grouped(-0.4), "0");
+  EXPECT_EQ(format_share(0.1234), "12.3%");
+  EXPECT_EQ(format_share(1.0), "100.0%");
+  EXPECT_EQ(format_share(0.0004), "0.040%");
+}
+
+}  // namespace
+}  // namespace lockscope

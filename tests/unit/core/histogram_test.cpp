@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lockscope/core/histogram.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "lockscope/bpf_shared.h"
+
+namespace lockscope {
+namespace {
+
+TEST(Histogram, SmallValuesAreExact) {
+  for (uint64_t v = 0; v < 64; ++v) {
+    EXPECT_EQ(Histogram::index_of(v), v);
+    EXPECT_EQ(Histogram::lower_bound(uint32_t(v)), v);
+    EXPECT_EQ(Histogram::width(uint32_t(v)), 1u);
+  }
+}
+
+TEST(Histogram, IndexBoundsRoundTrip) {
+  // Every bucket's lower bound maps back to it, and so does its last value.
+  for (uint32_t i = 0; i < Histogram::kBuckets; ++i) {
+    uint64_t lo = Histogram::lower_bound(i);
+    uint64_t hi = lo + Histogram::width(i) - 1;
+    ASSERT_EQ(Histogram::index_of(lo), i) << "bucket " << i;
+    ASSERT_EQ(Histogram::index_of(hi), i) << "bucket " << i;
+    if (i + 1 < Histogram::kBuckets) {
+      ASSERT_EQ(Histogram::lower_bound(i + 1), hi + 1);
+    }
+  }
+}
+
+TEST(Histogram, RelativeWidthAtMostOneThirtySecond) {
+  for (uint32_t i = 2 * Histogram::kSub; i < Histogram::kBuckets; ++i)
+    ASSERT_LE(double(Histogram::width(i)) / double(Histogram::lower_bound(i)), 1.0 / 32.0);
+}
+
+TEST(Histogram, KnownIndices) {
+  EXPECT_EQ(Histogram::index_of(64), 64u);
+  EXPECT_EQ(Histogram::index_of(65), 64u);
+  EXPECT_EQ(Histogram::index_of(66), 65u);
+  EXPECT_EQ(Histogram::index_of(1000), 4u * 32 + (1000 >> 4));  // msb 9, shift 4
+  EXPECT_EQ(Histogram::index_of(~0ull), Histogram::kBuckets - 1);
+  EXPECT_EQ(Histogram::kBuckets, uint32_t(LS_HIST_BUCKETS));
+}
+
+TEST(Histogram, SummaryIsExact) {
+  Histogram h;
+  for (uint64_t v : {5u, 1000u, 123456u, 7u}) h.add(v);
+  EXPECT_EQ(h.count(), 4u);
+  EXPECT_EQ(h.sum(), 5u + 1000u + 123456u + 7u);
+  EXPECT_EQ(h.min(), 5u);
+  EXPECT_EQ(h.max(), 123456u);
+}
+
+TEST(Histogram, MergeEqualsAddingAll) {
+  Histogram a, b, all;
+  for (uint64_t v = 1; v < 5000; v += 7) {
+    (v % 2 ? a : b).add(v * 13);
+    all.add(v * 13);
+  }
+  a.merge(b);
+  EXPECT_EQ(a, all);
+}
+
+TEST(Histogram, MergeBpfSumsPerCpuCopies) {
+  static ls_hist cpu0{}, cpu1{};
+  cpu0.count = 2;
+  cpu0.sum = 300;
+  cpu0.min = 100;
+  cpu0.max = 200;
+  cpu0.buckets[Histogram::index_of(100)] = 1;
+  cpu0.buckets[Histogram::index_of(200)] = 1;
+  cpu1.count = 1;
+  cpu1.sum = 50;
+  cpu1.min = 50;
+  cpu1.max = 50;
+  cpu1.buckets[Histogram::index_of(50)] = 1;
+  Histogram h;
+  h.merge_bpf(cpu0);
+  h.merge_bpf(cpu1);
+  Histogram want;
+  for (uint64_t v : {100u, 200u, 50u}) want.add(v);
+  EXPECT_EQ(h, want);
+}
+
+TEST(Histogram, PercentileWithinErrorBound) {
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> dist(8.0, 1.5);
+  std::vector<uint64_t> vals;
+  Histogram h;
+  for (int i = 0; i < 100000; ++i) {
+    uint64_t v = uint64_t(dist(rng)) + 1;
+    vals.push_back(v);
+    h.add(v);
+  }
+  std::sort(vals.begin(), vals.end());
+  for (double p : {50.0, 90.0, 95.0, 99.0, 99.9}) {
+    size_t rank = size_t(std::ceil(p / 100.0 * double(vals.size())));
+    double truth = double(vals[rank - 1]);
+    auto q = h.quantile(p / 100.0);
+    EXPECT_LE(std::abs(q.value - truth), q.error_bound + 0.5) << "p" << p;
+    EXPECT_LE(q.error_bound / truth, 1.0 / 64.0 + 1e-9) << "p" << p;  // half of 1/32
+  }
+}
+
+TEST(Histogram, EmptyAndExtremes) {
+  Histogram h;
+  EXPECT_EQ(h.quantile(0.5).value, 0.0);
+  h.add(77);
+  EXPECT_EQ(h.percentile(0), 77.0);
+  EXPECT_EQ(h.percentile(100), 77.0);
+  EXPECT_EQ(h.percentile(50), 77.0);
+}
+
+}  // namespace
+}  // namespace lockscope

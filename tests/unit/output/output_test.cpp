@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: Apache-2.0
+// What users see: golden text/markdown reports of fixed profiles, SVG that
+// parses as XML and holds the expected series, terminal width and colour
+// rules, units, and the exit codes of the real `lockscope report`.
+#include "lockscope/output/output.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "../golden.hpp"
+#include "lockscope/core/error.hpp"
+
+namespace lockscope::output {
+namespace {
+
+const std::string kData = std::string(LOCKSCOPE_TEST_DATA) + "/output/";
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void expect_golden(const std::string& actual, const std::string& name) {
+  testing::expect_golden(actual, "output/" + name);
+}
+
+size_t columns(const std::string& line) {
+  size_t n = 0;
+  for (unsigned char c : line)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  return v;
+}
+
+// A minimal XML well-formedness check: one root, balanced and properly nested
+// tags, quoted attributes, no duplicate attribute, known entities only.
+// Returns an empty string when well-formed, else what is wrong.
+std::string xml_problem(const std::string& x, std::map<std::string, int>* tag_count = nullptr) {
+  std::vector<std::string> stack;
+  size_t i = 0, roots = 0;
+  auto is_name = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
+           c == '.';
+  };
+  auto check_text = [&](const std::string& t) -> std::string {
+    for (size_t k = 0; k < t.size(); ++k) {
+      if (t[k] == '<') return "'<' in text";
+      if (t[k] == '&') {
+        size_t e = t.find(';', k);
+        if (e == std::string::npos) return "unterminated entity";
+        std::string ent = t.substr(k + 1, e - k - 1);
+        if (ent != "amp" && ent != "lt" && ent != "gt" && ent != "quot" && ent != "apos" &&
+            !(ent.size() > 1 && ent[0] == '#'))
+          return "unknown entity &" + ent + ";";
+      }
+    }
+    return {};
+  };
+  while (i < x.size()) {
+    size_t lt = x.find('<', i);
+    std::string text = x.substr(i, lt == std::string::npos ? std::string::npos : lt - i);
+    if (auto p = check_text(text); !p.empty()) return p;
+    if (stack.empty() && text.find_first_not_of(" \t\r\n") != std::string::npos)
+      return "text outside the root element";
+    if (lt == std::string::npos) break;
+    if (x.compare(lt, 5, "<?xml") == 0) {
+      if (lt != 0) return "XML declaration not at the start";
+      size_t e = x.find("?>", lt);
+      if (e == std::string::npos) return "unterminated declaration";
+      i = e + 2;
+      continue;
+    }
+    if (x.compare(lt, 4, "<!--") == 0) {
+      size_t e = x.find("-->", lt);
+      if (e == std::string::npos) return "unterminated comment";
+      i = e + 3;
+      continue;
+    }
+    size_t gt = x.find('>', lt);
+    if (gt == std::string::npos) return "unterminated tag";
+    std::string tag = x.substr(lt + 1, gt - lt - 1);
+    i = gt + 1;
+    if (!tag.empty() && tag[0] == '/') {
+      std::string name = tag.substr(1);
+      while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back())))
+        name.pop_back();
+      if (stack.empty() || stack.back() != name)
+        return "closing </" + name + "> does not match <" + (stack.empty() ? "" : stack.back()) +
+               ">";
+      stack.pop_back();
+      continue;
+    }
+    bool self_closing = !tag.empty() && tag.back() == '/';
+    if (self_closing) tag.pop_back();
+    size_t k = 0;
+    while (k < tag.size() && is_name(tag[k])) ++k;
+    std::string name = tag.substr(0, k);
+    if (name.empty()) return "tag without a name";
+    std::vector<std::string> attrs;
+    while (k < tag.size()) {
+      while (k < tag.size() && std::isspace(static_cast<unsigned char>(tag[k]))) ++k;
+      if (k >= tag.size()) break;
+      size_t a = k;
+      while (k < tag.size() && is_name(tag[k])) ++k;
+      std::string an = tag.substr(a, k - a);
+      if (an.empty() || k >= tag.size() || tag[k] != '=') return "bad attribute in <" + name + ">";
+      if (std::find(attrs.begin(), attrs.end(), an) != attrs.end())
+        return "duplicate attribute " + an + " in <" + name + ">";
+      attrs.push_back(an);
+      ++k;
+      if (k >= tag.size() || (tag[k] != '"' && tag[k] != '\'')) return "unquoted attribute " + an;
+      char q = tag[k];
+      size_t e = tag.find(q, k + 1);
+      if (e == std::string::npos) return "unterminated attribute " + an;
+      if (auto p = check_text(tag.substr(k + 1, e - k - 1)); !p.empty()) return p + " in " + an;
+      k = e + 1;
+    }
+    if (stack.empty() && ++roots > 1) return "more than one root element";
+    if (tag_count) ++(*tag_count)[name];
+    if (!self_closing) stack.push_back(name);
+  }
+  if (!stack.empty()) return "unclosed <" + stack.back() + ">";
+  if (roots != 1) return "no root element";
+  return {};
+}
+
+size_t occurrences(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+ReportOptions text_options(Format f, const std::string& source) {
+  ReportOptions o;
+  o.format = f;
+  o.width = 80;
+  o.color = false;
+  o.source = source;
+  return o;
+}
+
+// ---- golden outputs ----------------------------------------------------------
+
+TEST(Report, GoldenTextOfARecording) {
+  Profile p = load_profile(kData + "record.json");
+  expect_golden(render_report(p, text_options(Format::kText, "record.json")), "record.txt");
+}
+
+TEST(Report, GoldenMarkdownOfABench) {
+  Profile p = load_profile(kData + "bench_base.json");
+  expect_golden(render_report(p, text_options(Format::kMarkdown, "bench_base.json")),
+                "bench_base.md");
+}
+
+TEST(Report, GoldenIntervalLines) {
+  Profile p = load_profile(kData + "record.json");
+  std::string s = render_interval_header() + render_interval_line(1.0, p.runs.at(0));
+  expect_golden(s, "interval.txt");
+}
+
+// ---- content rules -------------------------------------------------------------
+
+TEST(Report, DropsAreShownAndUnavailableMetricsCarryTheirReason) {
+  Profile p = load_profile(kData + "record.json");
+  std::string t = render_report(p, text_options(Format::kText, ""));
+  EXPECT_NE(t.find("DROPS: 3 events lost (ringbuf_full 3)"), std::string::npos);
+  EXPECT_NE(t.find("pool_lock_wait_ns: unavailable: lock:contention_begin not attached"),
+            std::string::npos);
+  p.runs[0].drops.clear();
+  t = render_report(p, text_options(Format::kText, ""));
+  EXPECT_EQ(t.find("DROPS"), std::string::npos);
+}
+
+TEST(Report, SitesSortedByTotalTime) {
+  Profile p = load_profile(kData + "record.json");
+  // Make the last site the heaviest: it must move to the top.
+  Metric& m = p.runs[0].metrics.at(metric::kPoolLockHold);
+  m.by_site.back().hist->add(10'000'000);
+  ReportOptions o = text_options(Format::kText, "");
+  o.metrics = {metric::kPoolLockHold};
+  o.width = 200;
+  std::string t = render_report(p, o);
+  size_t kick = t.find("kick_pool_pick <- __queue_work"), qw = t.find("  __queue_work");
+  ASSERT_NE(kick, std::string::npos);
+  ASSERT_NE(qw, std::string::npos);
+  EXPECT_LT(kick, qw);
+}
+
+TEST(Report, RepetitionsOfAScopeAreMergedAndRunSelectsOne) {
+  Profile p = load_profile(kData + "bench_base.json");
+  auto groups = group_runs(p);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[1].scope, "cache");
+  uint64_t sum = p.runs[1].metrics.at(metric::kPoolLockHold).hist->count() +
+                 p.runs[2].metrics.at(metric::kPoolLockHold).hist->count();
+  EXPECT_EQ(groups[1].merged.metrics.at(metric::kPoolLockHold).hist->count(), sum);
+  EXPECT_EQ(*groups[1].merged.metrics.at(metric::kWakeupsUnderPoolLock).count, 2u + 7u);
+  auto one = group_runs(p, 2u);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].run_indices, std::vector<size_t>{2});
+  EXPECT_EQ(group_runs(p, std::nullopt, "cpu").size(), 1u);
+}
+
+TEST(Report, BadSelectionsAreUsageErrors) {
+  Profile p = load_profile(kData + "bench_base.json");
+  ReportOptions o = text_options(Format::kText, "");
+  o.metrics = {"no_such_metric"};
+  try {
+    render_report(p, o);
+    FAIL() << "an unknown metric must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), kExitUsage);
+    EXPECT_NE(e.hint().find("pool_lock_hold_ns"), std::string::npos);
+  }
+  EXPECT_THROW(group_runs(p, 99u), Error);
+  EXPECT_THROW(group_runs(p, std::nullopt, "numa"), Error);
+  EXPECT_THROW(parse_format("png"), Error);
+}
+
+TEST(Report, JsonHasPercentilesWithErrorBounds) {
+  Profile p = load_profile(kData + "record.json");
+  std::string j = render_report(p, text_options(Format::kJson, "x"));
+  EXPECT_NE(j.find("\"error_bound\""), std::string::npos);
+  EXPECT_NE(j.find("\"p99\""), std::string::npos);
+  EXPECT_NE(j.find("\"total_drops\": 3"), std::string::npos);
+}
+
+// ---- pictures -------------------------------------------------------------------
+
+TEST(Pictures, XmlCheckerRejectsBrokenXml) {
+  EXPECT_EQ(xml_problem("<a><b x=\"1\"/></a>"), "");
+  EXPECT_NE(xml_problem("<a><b></a></b>"), "");
+  EXPECT_NE(xml_problem("<a x=1/>"), "");
+  EXPECT_NE(xml_problem("<a>&nbsp;</a>"), "");
+  EXPECT_NE(xml_problem("<a>x < y</a>"), "");
+  EXPECT_NE(xml_problem("<a/><b/>"), "");
+  EXPECT_NE(xml_problem("<a>"), "");
+}
+
+TEST(Pictures, ReportSvgIsWellFormedWithOneSeriesPerTimeMetric) {
+  Profile p = load_profile(kData + "bench_base.json");
+  p.label = "a <b> & \"c\"";  // must be escaped
+  std::string svg = render_report(p, text_options(Format::kSvg, "bench_base.json"));
+  std::map<std::string, int> tags;
+  EXPECT_EQ(xml_problem(svg, &tags), "");
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_EQ(occurrences(svg, "class=\"series hist\""), 2u);  // cpu and cache
+  EXPECT_NE(svg.find("id=\"hist-cpu-pool_lock_hold_ns\""), std::string::npos);
+  EXPECT_NE(svg.find("id=\"hist-cache-pool_lock_hold_ns\""), std::string::npos);
+  EXPECT_EQ(occurrences(svg, "class=\"marker p99\""), 2u);
+  EXPECT_EQ(tags["svg"], 1);
+}
+
+TEST(Pictures, DiffSvgOverlaysBaseAndCandidatePerScope) {
+  Profile base = load_profile(kData + "bench_base.json");
+  Profile cand = load_profile(kData + "bench_cand.json");
+  std::string svg = render_diff_svg(base, cand);
+  std::map<std::string, int> tags;
+  ASSERT_EQ(xml_problem(svg, &tags), "");
+  EXPECT_EQ(tags["polyline"], 4);  // 2 scopes x (base, cand)
+  for (const char* id : {"cdf-base-cpu-pool_lock_hold_ns", "cdf-cand-cpu-pool_lock_hold_ns",
+                         "cdf-base-cache-pool_lock_hold_ns", "cdf-cand-cache-pool_lock_hold_ns"})
+    EXPECT_NE(svg.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  DiffPictureOptions o;
+  o.scope = "cache";
+  std::string one = render_diff_svg(base, cand, o);
+  ASSERT_EQ(xml_problem(one), "");
+  EXPECT_EQ(occurrences(one, "<polyline"), 2u);
+  o.scope = "numa";
+  EXPECT_THROW(render_diff_svg(base, cand, o), Error);
+}
+
+TEST(Pictures, HtmlPagesInlineTheirSvgs) {
+  Profile base = load_profile(kData + "bench_base.json");
+  Profile cand = load_profile(kData + "bench_cand.json");
+  std::string html = render_report(base, text_options(Format::kHtml, "b"));
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(occurrences(html, "<svg "), 2u);
+  EXPECT_EQ(html.find("<?xml"), std::string::npos);
+  std::string d = render_diff_html(base, cand);
+  EXPECT_EQ(occurrences(d, "<svg "), 2u);
+  EXPECT_NE(d.find("-40.1%"), std::string::npos);  // cache p50 got faster in the fixture
+}
+
+// ---- terminal ---------------------------------------------------------------------
+
+TEST(Terminal, HistogramBarsFitTheWidth) {
+  Profile p = load_profile(kData + "record.json");
+  for (const char* m : {metric::kPoolLockHold, metric::kWqQueueLatency}) {
+    const Histogram& h = *p.runs[0].metrics.at(m).hist;
+    size_t prev_bar = 0;
+    for (int w : {40, 80, 200}) {
+      auto ls = lines(render_ascii_histogram(h, w));
+      ASSERT_GT(ls.size(), 2u);
+      size_t bar = 0;
+      for (const auto& l : ls) {
+        EXPECT_LE(columns(l), size_t(w)) << "width " << w << ": " << l;
+        size_t a = l.find('|'), b = l.rfind('|');
+        if (a != std::string::npos && b > a) bar = b - a - 1;
+      }
+      EXPECT_GE(bar, 8u) << "width " << w;
+      EXPECT_GE(bar, prev_bar) << "bars grow with the terminal";
+      prev_bar = bar;
+    }
+  }
+}
+
+TEST(Terminal, HistogramRowsArePowersOfTwoWithCounts) {
+  Histogram h;
+  h.add(1000, 3);  // row 512 -> 1023
+  h.add(5000, 1);  // row 4096 -> 8191
+  auto ls = lines(render_ascii_histogram(h, 80));
+  ASSERT_EQ(ls.size(), 1u + 4u);  // header + rows 512, 1024, 2048, 4096
+  EXPECT_NE(ls[1].find("512 -> 1023"), std::string::npos);
+  EXPECT_NE(ls[1].find(": 3 "), std::string::npos);
+  EXPECT_NE(ls[2].find(": 0 "), std::string::npos);
+  EXPECT_NE(ls[4].find("4096 -> 8191"), std::string::npos);
+  // The largest row has the full bar; a single tail event still gets a star.
+  EXPECT_EQ(ls[1].find(' ', ls[1].find('|')), std::string::npos);
+  EXPECT_NE(ls[4].find("|*"), std::string::npos);
+}
+
+struct Pty {
+  int master = -1, slave = -1;
+  Pty() {
+    master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return;
+    slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  }
+  ~Pty() {
+    if (slave >= 0) close(slave);
+    if (master >= 0) close(master);
+  }
+};
+
+struct EnvGuard {
+  std::string name;
+  std::optional<std::string> old;
+  explicit EnvGuard(std::string n) : name(std::move(n)) {
+    if (const char* v = std::getenv(name.c_str())) old = v;
+  }
+  ~EnvGuard() {
+    if (old)
+      setenv(name.c_str(), old->c_str(), 1);
+    else
+      unsetenv(name.c_str());
+  }
+};
+
+TEST(Terminal, WidthFromTerminalThenColumnsThenDefault) {
+  EnvGuard g("COLUMNS");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  unsetenv("COLUMNS");
+  EXPECT_EQ(terminal_width(fds[1]), 80);
+  setenv("COLUMNS", "123", 1);
+  EXPECT_EQ(terminal_width(fds[1]), 123);
+  setenv("COLUMNS", "junk", 1);
+  EXPECT_EQ(terminal_width(fds[1]), 80);
+  close(fds[0]);
+  close(fds[1]);
+  Pty t;
+  if (t.slave < 0) GTEST_SKIP() << "no pseudo-terminal available for the TIOCGWINSZ part";
+  struct winsize ws {};
+  ws.ws_col = 57;
+  ws.ws_row = 20;
+  ASSERT_EQ(ioctl(t.slave, TIOCSWINSZ, &ws), 0);
+  setenv("COLUMNS", "123", 1);
+  EXPECT_EQ(terminal_width(t.slave), 57);
+}
+
+TEST(Terminal, ColourOnlyOnATerminalWithoutNoColor) {
+  EnvGuard g("NO_COLOR");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  unsetenv("NO_COLOR");
+  EXPECT_FALSE(use_color(fds[1]));
+  close(fds[0]);
+  close(fds[1]);
+  Pty t;
+  if (t.slave < 0) GTEST_SKIP() << "no pseudo-terminal available";
+  EXPECT_TRUE(use_color(t.slave));
+  setenv("NO_COLOR", "1", 1);
+  EXPECT_FALSE(use_color(t.slave));
+
+  Profile p = load_profile(kData + "record.json");
+  ReportOptions o = text_options(Format::kText, "");
+  EXPECT_EQ(render_report(p, o).find('\033'), std::string::npos);
+  o.color = true;
+  EXPECT_NE(render_report(p, o).find('\033'), std::string::npos);
+}
+
+TEST(Interval, ColumnsLineUpAndUnavailableIsADash) {
+  Profile p = load_profile(kData + "record.json");
+  std::string h = render_interval_header(), l = render_interval_line(2.5, p.runs[0]);
+  EXPECT_EQ(columns(h), columns(l));
+  EXPECT_NE(l.find("403"), std::string::npos);  // holds
+  EXPECT_NE(l.find("37"), std::string::npos);   // wakeups
+  lockscope::Run empty;
+  empty.metrics[metric::kPoolLockHold] = Metric::unavailable("x");
+  std::string e = render_interval_line(0, empty);
+  EXPECT_EQ(columns(e), columns(h));
+  EXPECT_NE(e.find(" - "), std::string::npos);
+}
+
+// ---- the real binary ---------------------------------------------------------------
+
+int run_binary(const std::string& args, std::string* out = nullptr) {
+  std::string cmd = std::string(LOCKSCOPE_BINARY) + " " + args + " 2>/dev/null";
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return -1;
+  std::string o;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) o.append(buf, n);
+  int st = pclose(f);
+  if (out) *out = o;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+class Binary : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access(LOCKSCOPE_BINARY, X_OK) != 0)
+      GTEST_SKIP() << "lockscope binary not built: " << LOCKSCOPE_BINARY;
+  }
+};
+
+TEST_F(Binary, ExitCodes) {
+  std::string out;
+  EXPECT_EQ(run_binary("report " + kData + "record.json", &out), 0);
+  EXPECT_NE(out.find("pool_lock_hold_ns"), std::string::npos);
+  EXPECT_EQ(out.find('\033'), std::string::npos) << "no colour into a pipe";
+  EXPECT_EQ(run_binary("report " + kData + "does-not-exist.json"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "malformed.json"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json --format png"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json -m nope"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "bench_base.json --run 7"), 2);
+  EXPECT_EQ(run_binary("report"), 2);
+}
+
+TEST_F(Binary, HelpShowsAnExample) {
+  std::string out;
+  EXPECT_EQ(run_binary("report --help", &out), 0);
+  EXPECT_NE(out.find("lockscope report profile.json"), std::string::npos);
+}
+
+TEST_F(Binary, WritesSvgToAFile) {
+  char dir[] = "/tmp/lockscope-output-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/r.svg";
+  EXPECT_EQ(run_binary("report " + kData + "bench_base.json -f svg -o " + path), 0);
+  std::string svg = read(path);
+  EXPECT_EQ(xml_problem(svg), "");
+  unlink(path.c_str());
+  rmdir(dir);
+}
+
+}  // namespace
+}  // namespace lockscope::output

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// From a snapshot of the maps to a profile run: built here from hand-made
+// snapshots, no kernel needed.
+#include "lockscope/record/run_builder.hpp"
+
+#include <gtest/gtest.h>
+
+#include "lockscope/bpf_shared.h"
+#include "lockscope/core/metrics.hpp"
+
+namespace lockscope {
+namespace {
+
+std::map<std::string, Availability> all_available() {
+  std::map<std::string, Availability> a;
+  for (const auto& m : metric_catalogue()) a[m.name] = {true, ""};
+  return a;
+}
+
+Histogram of(std::initializer_list<uint64_t> values) {
+  Histogram h;
+  for (uint64_t v : values) h.add(v);
+  return h;
+}
+
+// Symbols: 0x1000 __queue_work, 0x2000 worker_thread, 0x3000 flush_to_ldisc.
+Symbolizer syms() {
+  return Symbolizer::from_entries(
+      {{0x1000, "__queue_work"}, {0x2000, "worker_thread"}, {0x3000, "flush_to_ldisc"}});
+}
+
+TEST(RunBuilder, EveryCatalogueMetricIsMeasuredOrUnavailable) {
+  auto a = all_available();
+  a[metric::kPoolLockHold] = {false, "needs fentry (EPERM)"};
+  lockscope::Run r = build_run(Snapshot::zeroed(), a, syms());
+  for (const auto& m : metric_catalogue()) ASSERT_EQ(r.metrics.count(m.name), 1u) << m.name;
+  EXPECT_FALSE(r.metrics.at(metric::kPoolLockHold).ok());
+  EXPECT_EQ(r.metrics.at(metric::kPoolLockHold).reason, "needs fentry (EPERM)");
+  EXPECT_TRUE(r.metrics.at(metric::kKworkerWakeups).ok());
+}
+
+TEST(RunBuilder, PoolKindsMergeAndSitesAreNamed) {
+  Snapshot s = Snapshot::zeroed();
+  s.hists[LS_M_POOL_HOLD * LS_KIND_MAX + LS_KIND_POOL_PERCPU] = of({100, 200});
+  s.hists[LS_M_POOL_HOLD * LS_KIND_MAX + LS_KIND_POOL_UNBOUND] = of({5000});
+  s.site_hists.push_back({LS_M_POOL_HOLD, LS_KIND_POOL_UNBOUND, 0x1010, of({5000})});
+  s.site_hists.push_back({LS_M_POOL_HOLD, LS_KIND_POOL_PERCPU, 0x2020, of({100, 200})});
+  lockscope::Run r = build_run(s, all_available(), syms());
+  const Metric& hold = r.metrics.at(metric::kPoolLockHold);
+  ASSERT_TRUE(hold.hist);
+  EXPECT_EQ(hold.hist->count(), 3u);
+  EXPECT_EQ(*hold.count, 3u);
+  EXPECT_EQ(hold.by_kind.size(), 2u);
+  EXPECT_EQ(hold.by_kind.at("unbound").count(), 1u);
+  ASSERT_EQ(hold.by_site.size(), 2u);
+  EXPECT_EQ(hold.by_site[0].site, "__queue_work");  // most total time first
+  EXPECT_EQ(hold.by_site[0].kind, "unbound");
+  EXPECT_EQ(hold.by_site[1].site, "worker_thread");
+}
+
+TEST(RunBuilder, WakeupSitesNameTheContextAndTheAcquirer) {
+  Snapshot s = Snapshot::zeroed();
+  s.counters[LS_C_WAKEUPS] = 10;
+  s.counters[LS_C_WAKEUPS_UNDER_POOL] = 4;
+  s.site_counts.push_back({LS_SC_WAKEUP_UNDER_POOL, LS_CTX_KICK_POOL, 0x1010, 3});
+  s.site_counts.push_back({LS_SC_WAKEUP_UNDER_POOL, LS_CTX_NONE, 0x2010, 1});
+  lockscope::Run r = build_run(s, all_available(), syms());
+  const Metric& w = r.metrics.at(metric::kWakeupsUnderPoolLock);
+  EXPECT_EQ(*w.count, 4u);
+  EXPECT_EQ(*w.total, 10u);
+  ASSERT_EQ(w.by_site.size(), 2u);
+  EXPECT_EQ(w.by_site[0].site, "kick_pool <- __queue_work");
+  EXPECT_EQ(w.by_site[0].count, 3u);
+  EXPECT_EQ(w.by_site[1].site, "pool->lock from worker_thread");
+}
+
+TEST(RunBuilder, CountersAndDropsByName) {
+  Snapshot s = Snapshot::zeroed();
+  s.counters[LS_C_KICK_POOL] = 7;
+  s.counters[LS_D_UNPAIRED] = 2;
+  s.hook_events = 1000;
+  lockscope::Run r = build_run(s, all_available(), syms());
+  EXPECT_EQ(r.counters.at("kick_pool"), 7u);
+  EXPECT_EQ(r.counters.at("hook_events"), 1000u);
+  EXPECT_EQ(r.drops.at("unpaired_pool_unlock"), 2u);
+  EXPECT_EQ(r.counters.count("unpaired_pool_unlock"), 0u);
+  EXPECT_EQ(r.total_drops(), 2u);
+}
+
+TEST(RunBuilder, CounterNamesAreUnique) {
+  std::set<std::string> names;
+  for (uint32_t i = 0; i < LS_C_MAX; ++i) EXPECT_TRUE(names.insert(counter_name(i)).second) << i;
+  EXPECT_FALSE(counter_is_drop(LS_C_WAKEUPS));
+  EXPECT_TRUE(counter_is_drop(LS_D_FILTER_FULL));
+  EXPECT_EQ(LS_FIRST_DROP, LS_D_FILTER_FULL);
+}
+
+TEST(RunBuilder, WorkFunctionsCarryTheirWorkqueue) {
+  Snapshot s = Snapshot::zeroed();
+  s.hists[LS_M_WQ_QUEUE_LAT * LS_KIND_MAX] = of({1000, 3000});
+  s.site_hists.push_back({LS_M_WQ_QUEUE_LAT, LS_KIND_POOL_UNBOUND, 0x3000, of({1000, 3000})});
+  s.func_wq[0x3000] = "events_unbound";
+  lockscope::Run r = build_run(s, all_available(), syms());
+  const Metric& q = r.metrics.at(metric::kWqQueueLatency);
+  EXPECT_EQ(*q.count, 2u);
+  ASSERT_EQ(q.by_site.size(), 1u);
+  EXPECT_EQ(q.by_site[0].site, "flush_to_ldisc");
+  EXPECT_EQ(q.by_site[0].detail, "events_unbound");
+}
+
+}  // namespace
+}  // namespace lockscope
