@@ -73,7 +73,9 @@ Histogram::Quantile Histogram::quantile(double q) const {
     seen += n;
     if (seen >= rank) {
       double lo = double(lower_bound(idx));
-      double hi = lo + double(width(idx)) - 1.0;  // integer values: [lo, hi]
+      // Integer values: [lo, hi]. The last bucket also holds every clamped
+      // value, so it reaches up to the maximum.
+      double hi = idx == kBuckets - 1 ? double(max_) : lo + double(width(idx)) - 1.0;
       lo = std::max(lo, double(min_));
       hi = std::min(hi, double(max_));
       if (hi < lo) hi = lo;

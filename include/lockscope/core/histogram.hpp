@@ -43,7 +43,11 @@ class Histogram {
     double value = 0;        // estimate: midpoint of the bucket, clamped to [min, max]
     double error_bound = 0;  // half the bucket width: |true - value| <= error_bound
   };
-  // q in [0, 1]. Returns {0, 0} for an empty histogram.
+  // q in [0, 1], nearest-rank definition: the value of rank ceil(q * count)
+  // (at least 1) in the sorted sample; rank count is the exact max, q = 0
+  // the exact min. The estimate is the middle of that rank's bucket,
+  // clamped to [min, max]; the clamped last bucket spans up to max.
+  // Returns {0, 0} for an empty histogram.
   Quantile quantile(double q) const;
   double percentile(double p) const { return quantile(p / 100.0).value; }
 

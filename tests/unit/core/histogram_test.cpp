@@ -117,5 +117,23 @@ TEST(Histogram, EmptyAndExtremes) {
   EXPECT_EQ(h.percentile(50), 77.0);
 }
 
+// Values of 2^40 ns and above share the last bucket: a percentile that lands
+// there is somewhere between that bucket's start and the maximum, and its
+// error bound must say so (it used the bucket's nominal width: a true p95 of
+// 1.60e12 came out as 1.09e12 +- 8.6e9).
+TEST(Histogram, ClampedBucketBoundCoversTheTruth) {
+  Histogram h;
+  for (int i = 0; i < 94; ++i) h.add(1000);
+  for (uint64_t v : {uint64_t(1.2e12), uint64_t(1.6e12), uint64_t(1.6e12), uint64_t(1.8e12),
+                     uint64_t(2.0e12), uint64_t(2.2e12)})
+    h.add(v);
+  EXPECT_EQ(h.clamped(), 6u);
+  auto q = h.quantile(0.95);  // rank 95: the first clamped value, 1.2e12
+  EXPECT_LE(std::abs(q.value - 1.2e12), q.error_bound) << q.value << " +- " << q.error_bound;
+  auto q97 = h.quantile(0.97);  // rank 97: 1.6e12
+  EXPECT_LE(std::abs(q97.value - 1.6e12), q97.error_bound);
+  EXPECT_LE(q97.value + q97.error_bound, 2.2e12);  // never beyond the maximum
+}
+
 }  // namespace
 }  // namespace lockscope
