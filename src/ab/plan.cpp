@@ -88,10 +88,16 @@ std::vector<BootOutcome> drive(const Loop& loop, const BootFn& boot, const LookF
 std::string progress_line(const diff::Report& r, int pairs, int planned) {
   std::string s = fmt::format("ab: after {} of at most {} pairs:", pairs, planned);
   for (const auto& c : r.checks) {
-    s += fmt::format(" {} [{}] {}", c.expr, c.scope, diff::outcome_name(c.outcome));
-    if (c.outcome == diff::Outcome::kInconclusive && c.in_family)
-      s += fmt::format(" (p(pass) {:.3g}, p(fail) {:.3g} at level {:.3g})", c.p_pass, c.p_fail_adj,
-                       c.level);
+    s += " " + c.expr;
+    if (c.expr.find('[') == std::string::npos) s += " [" + c.scope + "]";
+    s += std::string(" ") + diff::outcome_name(c.outcome);
+    if (c.outcome != diff::Outcome::kInconclusive)
+      s += fmt::format(" (look {})", c.look);
+    else if (c.level == 0)
+      s += " (no share of alpha at this look)";
+    else if (c.in_family)
+      s += fmt::format(" (p(pass) {:.3g}, Holm p(fail) {:.3g} at level {:.3g})", c.p_pass,
+                       c.p_fail_adj, c.level);
     s += ";";
   }
   if (!s.empty() && s.back() == ';') s.pop_back();

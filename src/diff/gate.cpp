@@ -322,10 +322,10 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate, double level) {
         if (!row->cand.complete()) blockers.push_back(side_problem("candidate", row->cand));
       }
       bool tested = false;
-      if (!blockers.empty()) {
-        for (const auto& b : blockers) c.reason += (c.reason.empty() ? "" : "; ") + b;
-      } else {
+      if (row && blockers.empty()) {
         tested = detail::test_check(g, *row, alpha, c);
+      } else {
+        for (const auto& b : blockers) c.reason += (c.reason.empty() ? "" : "; ") + b;
       }
       r.checks.push_back(c);
       pending.push_back({&g, row, !blockers.empty(), tested});

@@ -443,8 +443,14 @@ TEST(AbProgress, EachChecksStateAfterAPair) {
       diff::compare_sequential(side_of({100, 101, 99}, "b"), side_of({70, 71, 69}, "c"), o,
                                {diff::parse_gate("tput >= -5%")});
   std::string line = ab::progress_line(r, 3, 10);
-  EXPECT_EQ(line.rfind("ab: after 3 of at most 10 pairs: tput >= -5% [cache] INCONCLUSIVE", 0), 0u)
-      << line;
+  EXPECT_EQ(line,
+            "ab: after 3 of at most 10 pairs: tput >= -5% [cache] INCONCLUSIVE (no share of "
+            "alpha at this look)");
+  r = diff::compare_sequential(side_of({100, 101, 99, 102, 98}, "b"),
+                               side_of({70, 71, 69, 72, 68}, "c"), o,
+                               {diff::parse_gate("tput[cache] >= -5%")});
+  EXPECT_EQ(ab::progress_line(r, 5, 10),
+            "ab: after 5 of at most 10 pairs: tput[cache] >= -5% REGRESSION (look 5)");
 }
 
 TEST(KmsgRecords, EscapedTabsAreDecodedSoRowsParse) {

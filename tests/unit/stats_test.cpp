@@ -272,6 +272,7 @@ TEST(HodgesLehmann, IntervalInvertsTheOneSidedTests) {
       ASSERT_TRUE(s.ci.valid);
       for (double m = -0.3; m <= 0.4; m += 0.0137) {
         std::vector<double> scaled;
+        scaled.reserve(b.size());
         for (double y : b) scaled.push_back(y / std::exp(m));
         MannWhitney t = mann_whitney(scaled, a);
         EXPECT_EQ(s.ci.lo > m, t.p_greater <= 0.05) << n1 << "v" << n2 << " m=" << m;
