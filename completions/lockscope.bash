@@ -43,6 +43,8 @@ _lockscope() {
       COMPREPLY=($(compgen -W "cpu smt cache_shard cache numa system" -- "$cur")); return ;;
     -o|--output|--btf|--gate-file)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --alpha|--sequential|--max-boots|--max-loss|--boots)
+      return ;;  # a number
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$(_lockscope_help_flags "$bin" "$sub")" -- "$cur"))

@@ -154,10 +154,13 @@ std::string self_executable() {
 
 // Progress across boots. On a terminal: a status line refreshed every second
 // (boot i/N, side, kernel, elapsed, ETA) plus one line per finished boot;
-// otherwise only the line per finished boot.
+// otherwise only the line per finished boot. `first` boots were run by an
+// earlier (resumed) invocation; a sequential plan's N is its maximum, so its
+// ETA is an upper bound.
 class Progress {
  public:
-  explicit Progress(int total) : total_(total), tty_(isatty(STDERR_FILENO)), t0_(clock::now()) {}
+  Progress(int total, int first)
+      : total_(total), first_(first), tty_(isatty(STDERR_FILENO)), t0_(clock::now()) {}
   ~Progress() { stop_ticker(); }
 
   void begin(const Slot& s, const std::string& kernel, const std::string& what) {
@@ -181,6 +184,13 @@ class Progress {
     std::fflush(stderr);
     ++done_;
   }
+  // A line that is not a boot (the sequential gate's state after a pair).
+  void note(const std::string& line) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (tty_) std::fputs("\r\033[K", stderr);
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
   void end() {
     stop_ticker();
     if (tty_) {
@@ -201,7 +211,7 @@ class Progress {
     std::lock_guard<std::mutex> g(mu_);
     double el = seconds(t0_);
     // ETA from the boots finished so far (the current one counts as half done).
-    double eta = done_ ? el / done_ * (total_ - done_) - seconds(boot_t0_) : -1;
+    double eta = done_ ? el / done_ * (total_ - first_ - done_) - seconds(boot_t0_) : -1;
     if (eta < 0 && done_) eta = 0;
     std::fprintf(stderr, "\r\033[K%s  elapsed %s  ETA %s", status_.c_str(),
                  fmt_duration(el).c_str(), done_ ? fmt_duration(eta).c_str() : "?");
@@ -223,7 +233,7 @@ class Progress {
     if (ticker_.joinable()) ticker_.join();
   }
 
-  int total_;
+  int total_, first_;
   bool tty_;
   clock::time_point t0_, boot_t0_;
   std::mutex mu_, tick_mu_;
@@ -280,6 +290,24 @@ void validate(const Options& o) {
     throw usage_error(fmt::format("--boots must be between {} and 100 (boots per kernel), not {}",
                                   kMinBootsPerSide, o.boots),
                       "fewer than 2 boots per side can never give a comparison");
+  if (o.until_decided) {
+    if (o.gates.empty())
+      throw usage_error("--until-decided needs a --gate: it boots until the gate has decided",
+                        "add --gate EXPR (docs/diff.md), or give a fixed --boots N");
+    if (o.max_boots < kMinBootsPerSide || o.max_boots > 100)
+      throw usage_error(
+          fmt::format("--until-decided needs --max-boots between {} and 100 (boots per kernel)",
+                      kMinBootsPerSide),
+          "e.g. --until-decided --max-boots 10");
+    if (o.boots_set)
+      throw usage_error("--boots and --until-decided exclude each other",
+                        "--max-boots N bounds the boots per kernel of a sequential experiment");
+  } else if (o.max_boots != 0) {
+    throw usage_error("--max-boots applies to --until-decided only",
+                      "add --until-decided, or give a fixed number with --boots N");
+  }
+  if (o.resume && o.out_dir.empty())
+    throw usage_error("--resume needs -o DIR: the folder of the experiment to continue");
   if (o.workload != "test_workqueue" && o.workload != "pty")
     throw usage_error("unknown --workload '" + o.workload + "'", "use test_workqueue or pty");
   parse_scope_list(o.scope);  // throws usage_error naming the valid scopes
@@ -304,13 +332,14 @@ void validate(const Options& o) {
     if (names_file(*k) && !is_file(*k))
       throw usage_error("kernel image not found: " + *k,
                         "give a vmlinuz path or a version pattern such as 7.3.*");
-  if (!o.out_dir.empty()) {
+  if (!o.out_dir.empty() && !o.resume) {
     std::error_code ec;
     for (const char* side : {"baseline", "candidate"}) {
       fs::path d = fs::path(o.out_dir) / side;
       if (fs::is_directory(d, ec) && !fs::is_empty(d, ec))
         throw usage_error("output folder already holds profiles: " + d.string(),
-                          "give a new -o DIR (its profiles would be mixed into this comparison)");
+                          "give a new -o DIR (its profiles would be mixed into this comparison), "
+                          "or --resume to continue that experiment");
     }
   }
 }
@@ -336,8 +365,11 @@ std::string guest_command(const Options& o, const std::string& label) {
   return cmd;
 }
 
-Sufficiency sufficiency(const std::vector<BootOutcome>& outcomes) {
+Sufficiency sufficiency(const std::vector<BootOutcome>& outcomes, int prior_baseline,
+                        int prior_candidate) {
   Sufficiency s;
+  s.baseline = prior_baseline;
+  s.candidate = prior_candidate;
   for (const auto& b : outcomes)
     if (b.ok) ++(b.slot.side == Side::kBaseline ? s.baseline : s.candidate);
   s.enough = s.baseline >= kMinBootsPerSide && s.candidate >= kMinBootsPerSide;
@@ -362,6 +394,153 @@ std::string describe(const BootOutcome& b, int total) {
   s += ")";
   return s;
 }
+
+namespace {
+
+int count_profiles(const std::string& dir) {
+  std::error_code ec;
+  int n = 0;
+  if (!fs::is_directory(dir, ec)) return 0;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".json") ++n;
+  return n;
+}
+
+// Everything the report shows.
+struct Summary {
+  const Target *base, *cand;
+  std::vector<std::string> prior_lines;  // boots of earlier (resumed) invocations
+  std::vector<BootOutcome> boots;        // this invocation's
+  Sufficiency suf;
+  std::optional<diff::Report> rep;
+  std::string compare_error, verdict;
+  int code = 0, done = 0, total = 0;
+  double seconds = 0;
+};
+
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string reproduce_command(const Options& o) {
+  std::string cmd = fmt::format("lockscope diff {0}/baseline {0}/candidate", o.out_dir);
+  if (o.max_loss > 0) cmd += fmt::format(" --max-loss {:g}", o.max_loss);
+  if (o.until_decided) cmd += fmt::format(" --sequential {}", o.max_boots);
+  for (const auto& g : o.gates) cmd += " --gate " + quoted(g);
+  return cmd;
+}
+
+std::string render(const Options& o, const Summary& r) {
+  std::string out;
+  if (o.format == "json") {
+    nlohmann::json j;
+    j["out_dir"] = o.out_dir;
+    j["baseline"] = {
+        {"kernel", r.base->release}, {"vmlinuz", r.base->vmlinuz}, {"profiles", r.suf.baseline}};
+    j["candidate"] = {
+        {"kernel", r.cand->release}, {"vmlinuz", r.cand->vmlinuz}, {"profiles", r.suf.candidate}};
+    j["plan"] = {{"until_decided", o.until_decided},
+                 {"boots_per_kernel", planned_boots(o)},
+                 {"boots_run", r.done},
+                 {"resumed_after", r.done - int(r.boots.size())}};
+    j["boots"] = nlohmann::json::array();
+    for (const auto& b : r.boots)
+      j["boots"].push_back({{"boot", b.slot.number},
+                            {"side", side_name(b.slot.side)},
+                            {"kernel", b.kernel},
+                            {"ok", b.ok},
+                            {"retried", b.retried},
+                            {"reason", b.reason},
+                            {"console", b.console},
+                            {"profile", b.profile},
+                            {"seconds", b.seconds}});
+    j["diff"] = r.rep ? nlohmann::json::parse(diff::render_json(*r.rep)) : nlohmann::json(nullptr);
+    j["reproduce"] = reproduce_command(o);
+    j["verdict"] = r.verdict;
+    j["exit_code"] = r.code;
+    return j.dump(2) + "\n";
+  }
+  bool md = o.format == "markdown";
+  const char* li = md ? "- " : "";
+  out += md ? "## lockscope ab\n\n" : "lockscope ab\n";
+  out += fmt::format("{}baseline : {} ({})\n", li, r.base->release, r.base->arg);
+  out += fmt::format("{}candidate: {} ({})\n", li, r.cand->release, r.cand->arg);
+  out += fmt::format("{}{} of {} {}boots, interleaved; results in {} ({:.0f} s)\n", li, r.done,
+                     r.total, o.until_decided ? "planned " : "", o.out_dir, r.seconds);
+  if (o.until_decided)
+    out += fmt::format("{}until decided: stopped after {} pairs ({})\n", li, r.done / 2,
+                       r.rep && diff::decided(*r.rep) ? "every check decided" : "budget spent");
+  out += md ? "\n```\n" : "\n";
+  for (const auto& l : r.prior_lines) out += l + "\n";
+  for (const auto& b : r.boots) out += describe(b, r.total) + "\n";
+  out += md ? "```\n\n" : "\n";
+  if (r.rep)
+    out += md ? diff::render_markdown(*r.rep) : diff::render_text(*r.rep);
+  else if (!r.compare_error.empty())
+    out += "no comparison: " + r.compare_error + "\n";
+  out += fmt::format("\n{}verdict: {}{}\n", md ? "**" : "", r.verdict, md ? "**" : "");
+  if (r.rep) out += "reproduce the comparison: " + reproduce_command(o) + "\n";
+  return out;
+}
+
+// The comparison: exactly what `lockscope diff DIR/baseline DIR/candidate`
+// (with --sequential N for a sequential plan) computes.
+diff::Report compare_dir(const Options& o, const std::vector<diff::GateExpr>& gate) {
+  diff::Options dopt;
+  dopt.max_loss = o.max_loss;
+  dopt.sequential = o.until_decided ? size_t(o.max_boots) : 0;
+  diff::Side bs = diff::load_side(o.out_dir + "/baseline");
+  diff::Side cs = diff::load_side(o.out_dir + "/candidate");
+  return diff::evaluate(bs, cs, dopt, gate);
+}
+
+// One boot of `slot`, retried once when the workload printed no rows.
+BootOutcome boot_one(const Options& o, const Slot& slot, const Target& t, const std::string& guest,
+                     const std::string& abs_dir, Progress& progress) {
+  BootOutcome b;
+  b.slot = slot;
+  b.kernel = t.release;
+  vm::BootSpec spec;
+  spec.vmlinuz = t.vmlinuz;
+  spec.lockscope_binary = guest;
+  if (!t.module.empty()) spec.files.push_back({t.module, kGuestModule});
+  spec.commands = {guest_command(o, side_name(slot.side))};
+  spec.smp = o.smp;
+  spec.memory_mb = o.memory_mb;
+  spec.timeout_s = o.timeout_s;
+  std::string stem = fmt::format("{:03}-{}", slot.number + 1, side_name(slot.side));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::string rel = "/boots/" + stem + (attempt ? "-retry" : "");
+    spec.boot_dir = abs_dir + rel;  // the VM runner wants an absolute folder
+    progress.begin(slot, t.release, attempt ? " (retry)" : "");
+    vm::BootResult r = vm::boot(spec);
+    b.seconds += r.seconds;
+    b.console = o.out_dir + rel + "/console.log";  // as the user named the folder
+    Profile p;
+    bool no_rows = false;
+    std::string why = check_result(r, &p, &no_rows);
+    if (why.empty()) {
+      for (auto& run : p.runs) run.boot = slot.number;
+      b.profile =
+          fmt::format("{}/{}/boot-{:03}.json", o.out_dir, side_name(slot.side), slot.number + 1);
+      save_profile(p, b.profile);
+      b.ok = true;
+      b.reason.clear();
+      break;
+    }
+    b.reason = why;
+    if (r.completed && r.exit_code == kExitUsage && !no_rows)
+      throw usage_error("lockscope in the guest rejected the command: " + last_line(r.output()),
+                        "the guest binary may be older than this one; give --guest-binary PATH");
+    if (!no_rows) break;
+    if (attempt == 0) b.retried = true;
+  }
+  return b;
+}
+
+}  // namespace
 
 int run(const Options& opt) {
   validate(opt);
@@ -388,102 +567,74 @@ int run(const Options& opt) {
   Target cand = resolve(o.candidate, o.candidate_module, o, "candidate");
   if (stop_requested())
     throw Error(kExitInconclusive, "interrupted before the first boot; nothing was recorded");
-  {
-    std::string cmdline =
-        fmt::format("baseline  {} ({})\ncandidate {} ({})\nguest command: {}\n", base.arg,
-                    base.vmlinuz, cand.arg, cand.vmlinuz, guest_command(o, "<side>"));
-    write_text(o.out_dir + "/experiment.txt", cmdline);
-  }
+  std::string experiment = experiment_text(o, base.vmlinuz, cand.vmlinuz);
+  Resumed prior;
+  if (o.resume)
+    prior = read_resume(o.out_dir, experiment);
+  else
+    write_text(o.out_dir + "/experiment.txt", experiment);
+  const int prior_base = o.resume ? count_profiles(o.out_dir + "/baseline") : 0;
+  const int prior_cand = o.resume ? count_profiles(o.out_dir + "/candidate") : 0;
   const std::string abs_dir = fs::absolute(o.out_dir).string();
+  const std::vector<diff::GateExpr> gate = diff::parse_gates(o.gates);
 
-  std::vector<Slot> slots = schedule(o.boots);
-  const int total = int(slots.size());
+  const int planned = planned_boots(o), total = 2 * planned;
+  Loop loop{std::min(prior.done, total), total, o.until_decided};
   std::vector<BootOutcome> outcomes;
-  Progress progress(total);
-  log::info("ab: {} boots ({} per kernel), results in {}", total, o.boots, o.out_dir);
+  Progress progress(total, loop.first);
+  if (loop.first > 0) log::info("ab: resuming {} after {} boots", o.out_dir, loop.first);
+  log::info("ab: {} {} boots ({} per kernel), results in {}", o.until_decided ? "at most" : "",
+            total, planned, o.out_dir);
   auto write_boots = [&] {
     std::string text;
+    for (const auto& l : prior.lines) text += l + "\n";
     for (const auto& b : outcomes) text += describe(b, total) + "\n";
     write_text(o.out_dir + "/boots.txt", text);
   };
+  auto boot = [&](const Slot& slot) {
+    BootOutcome b =
+        boot_one(o, slot, slot.side == Side::kBaseline ? base : cand, guest, abs_dir, progress);
+    outcomes.push_back(b);
+    write_boots();
+    progress.finished(describe(b, total));
+    return b;
+  };
+  auto look = [&](int pairs) {
+    if (count_profiles(o.out_dir + "/baseline") == 0 ||
+        count_profiles(o.out_dir + "/candidate") == 0)
+      return false;
+    diff::Report r = compare_dir(o, gate);
+    progress.note(progress_line(r, pairs, planned));
+    return diff::decided(r);
+  };
 
   try {
-    for (const Slot& slot : slots) {
-      const Target& t = slot.side == Side::kBaseline ? base : cand;
-      BootOutcome b;
-      b.slot = slot;
-      b.kernel = t.release;
-      vm::BootSpec spec;
-      spec.vmlinuz = t.vmlinuz;
-      spec.lockscope_binary = guest;
-      if (!t.module.empty()) spec.files.push_back({t.module, kGuestModule});
-      spec.commands = {guest_command(o, side_name(slot.side))};
-      spec.smp = o.smp;
-      spec.memory_mb = o.memory_mb;
-      spec.timeout_s = o.timeout_s;
-      std::string stem = fmt::format("{:03}-{}", slot.number + 1, side_name(slot.side));
-      for (int attempt = 0; attempt < 2; ++attempt) {
-        std::string rel = "/boots/" + stem + (attempt ? "-retry" : "");
-        spec.boot_dir = abs_dir + rel;  // the VM runner wants an absolute folder
-        progress.begin(slot, t.release, attempt ? " (retry)" : "");
-        vm::BootResult r = vm::boot(spec);
-        b.seconds += r.seconds;
-        b.console = o.out_dir + rel + "/console.log";  // as the user named the folder
-        Profile p;
-        bool no_rows = false;
-        std::string why = check_result(r, &p, &no_rows);
-        if (why.empty()) {
-          for (auto& run : p.runs) run.boot = slot.number;
-          b.profile = fmt::format("{}/{}/boot-{:03}.json", o.out_dir, side_name(slot.side),
-                                  slot.number + 1);
-          save_profile(p, b.profile);
-          b.ok = true;
-          b.reason.clear();
-          break;
-        }
-        b.reason = why;
-        if (r.completed && r.exit_code == kExitUsage && !no_rows)
-          throw usage_error(
-              "lockscope in the guest rejected the command: " + last_line(r.output()),
-              "the guest binary may be older than this one; give --guest-binary PATH");
-        if (!no_rows) break;
-        if (attempt == 0) b.retried = true;
-      }
-      outcomes.push_back(b);
-      write_boots();
-      progress.finished(describe(b, total));
-    }
+    drive(loop, boot, look);
   } catch (...) {
     progress.end();
     if (!outcomes.empty()) {
       write_boots();
-      std::fprintf(stderr, "lockscope ab: stopped after %zu of %d boots; profiles so far in %s\n",
-                   outcomes.size(), total, o.out_dir.c_str());
+      std::fprintf(stderr,
+                   "lockscope ab: stopped after %zu of %d boots; profiles so far in %s (continue "
+                   "with --resume -o %s)\n",
+                   outcomes.size() + size_t(loop.first), total, o.out_dir.c_str(),
+                   o.out_dir.c_str());
     }
     throw;
   }
   progress.end();
 
-  // The comparison: exactly what `lockscope diff DIR/baseline DIR/candidate` computes.
-  Sufficiency suf = sufficiency(outcomes);
-  std::vector<diff::GateExpr> gate = diff::parse_gates(o.gates);
-  std::vector<std::string> keys = diff::gate_keys(gate);
+  Sufficiency suf = sufficiency(outcomes, prior_base, prior_cand);
   std::optional<diff::Report> rep;
   std::string compare_error;
   if (suf.baseline >= 1 && suf.candidate >= 1) {
     try {
-      diff::Options dopt;
-      dopt.max_loss = o.max_loss;
-      diff::Side bs = diff::load_side(o.out_dir + "/baseline");
-      diff::Side cs = diff::load_side(o.out_dir + "/candidate");
-      rep = diff::compare(bs, cs, dopt, keys);
-      diff::apply_gate(*rep, gate);
+      rep = compare_dir(o, gate);
     } catch (const Error& e) {
       if (suf.enough) throw;
       compare_error = e.what();
     }
   }
-
   int code = kExitOk;
   std::string verdict;
   if (!suf.enough) {
@@ -497,50 +648,13 @@ int run(const Options& opt) {
   } else {
     verdict = "no gate given (exit 0)";
   }
-
-  std::string out;
-  if (o.format == "json") {
-    nlohmann::json j;
-    j["out_dir"] = o.out_dir;
-    j["baseline"] = {
-        {"kernel", base.release}, {"vmlinuz", base.vmlinuz}, {"profiles", suf.baseline}};
-    j["candidate"] = {
-        {"kernel", cand.release}, {"vmlinuz", cand.vmlinuz}, {"profiles", suf.candidate}};
-    j["boots"] = nlohmann::json::array();
-    for (const auto& b : outcomes)
-      j["boots"].push_back({{"boot", b.slot.number},
-                            {"side", side_name(b.slot.side)},
-                            {"kernel", b.kernel},
-                            {"ok", b.ok},
-                            {"retried", b.retried},
-                            {"reason", b.reason},
-                            {"console", b.console},
-                            {"profile", b.profile},
-                            {"seconds", b.seconds}});
-    j["diff"] = rep ? nlohmann::json::parse(diff::render_json(*rep)) : nlohmann::json(nullptr);
-    j["verdict"] = verdict;
-    j["exit_code"] = code;
-    out = j.dump(2) + "\n";
-  } else {
-    bool md = o.format == "markdown";
-    out += md ? "## lockscope ab\n\n" : "lockscope ab\n";
-    out += fmt::format("{}baseline : {} ({})\n", md ? "- " : "", base.release, base.arg);
-    out += fmt::format("{}candidate: {} ({})\n", md ? "- " : "", cand.release, cand.arg);
-    out += fmt::format("{}{} boots, interleaved; results in {} ({:.0f} s)\n", md ? "- " : "", total,
-                       o.out_dir, progress.elapsed());
-    out += md ? "\n```\n" : "\n";
-    for (const auto& b : outcomes) out += describe(b, total) + "\n";
-    out += md ? "```\n\n" : "\n";
-    if (rep)
-      out += md ? diff::render_markdown(*rep) : diff::render_text(*rep);
-    else if (!compare_error.empty())
-      out += "no comparison: " + compare_error + "\n";
-    out += fmt::format("\n{}verdict: {}\n", md ? "**" : "", verdict);
-    if (md) out.insert(out.size() - 1, "**");
-    if (rep)
-      out += fmt::format("reproduce the comparison: lockscope diff {0}/baseline {0}/candidate\n",
-                         o.out_dir);
-  }
+  Summary res{&base,         &cand,
+              prior.lines,   outcomes,
+              suf,           rep,
+              compare_error, verdict,
+              code,          loop.first + int(outcomes.size()),
+              total,         progress.elapsed()};
+  std::string out = render(o, res);
   std::string ext = o.format == "json" ? "json" : o.format == "markdown" ? "md" : "txt";
   write_text(o.out_dir + "/report." + ext, out);
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -29,7 +29,16 @@ void register_ab(CLI::App& app, Action& run) {
   sub->add_option(
       "--candidate-module", o->candidate_module,
       "test_workqueue.ko built for the candidate (needed when --candidate is a vmlinuz path)");
-  sub->add_option("--boots", o->boots, "Boots per kernel, interleaved A B A B ... (default 5)");
+  sub->add_option("--boots", o->boots, "Boots per kernel, interleaved A B A B ... (default 5)")
+      ->each([o](const std::string&) { o->boots_set = true; });
+  sub->add_flag("--until-decided", o->until_decided,
+                "Boot pairs until every gate check is decided (sequential gate), at most "
+                "--max-boots per kernel");
+  sub->add_option("--max-boots", o->max_boots,
+                  "With --until-decided: the most boots per kernel (the plan the error rate is "
+                  "spent over)");
+  sub->add_flag("--resume", o->resume,
+                "Continue the experiment in -o DIR where it stopped (same kernels, plan, gates)");
   sub->add_option("--scope", o->scope,
                   "Affinity scopes: LIST (cpu,smt,cache_shard,cache,numa,system) or all");
   sub->add_option("--workload", o->workload,
@@ -61,9 +70,10 @@ void register_ab(CLI::App& app, Action& run) {
       "            usable boots per kernel, or the gate cannot decide), 4 environment lacks "
       "QEMU/root/mirror.\n"
       "Example:\n"
-      "  sudo lockscope ab --baseline '7.2.*' --candidate '7.3.*' --boots 3 --items 1000 --threads "
-      "2 \\\n"
-      "       --gate 'wakeups_under_pool_lock.share <= 0.02' -o ab-7.2-vs-7.3");
+      "  sudo lockscope ab --baseline '7.2.*' --candidate '7.3.*' --until-decided --max-boots 10 "
+      "\\\n"
+      "       --items 1000 --threads 2 --gate 'wakeups_under_pool_lock.share <= 0.02' -o "
+      "ab-7.2-vs-7.3");
   sub->callback([o, &run] { run = [o] { return ab::run(*o); }; });
 }
 

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <set>
 
+#include "internal.hpp"
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
 #include "lockscope/diff/diff.hpp"
@@ -27,20 +29,34 @@ const std::vector<std::string>& shown_keys() {
   return keys;
 }
 
+const std::vector<std::string>& all_metric_stats() {
+  static const std::vector<std::string> stats = {"p50", "p90", "p95",   "p99",  "mean",
+                                                 "min", "max", "count", "share"};
+  return stats;
+}
+
+std::vector<std::string> metric_stats(const std::string& name, const Metric& m) {
+  std::vector<std::string> out;
+  if (!m.ok()) return out;
+  // What the catalogue says a metric offers, kept to what this one holds.
+  std::vector<std::string> offered;
+  if (const MetricInfo* info = find_metric(name)) offered = metric_statistics(*info);
+  auto offer = [&](const char* st) {
+    if (offered.empty() || std::find(offered.begin(), offered.end(), st) != offered.end())
+      out.emplace_back(st);
+  };
+  if (m.hist)
+    for (const char* st : {"p50", "p90", "p95", "p99", "mean", "min", "max"}) offer(st);
+  if (m.count || m.hist) offer("count");
+  if (m.count && m.total) offer("share");
+  return out;
+}
+
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string scope_name(const Run& r) { return r.scope.empty() ? "all" : r.scope; }
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 struct Extracted {
   enum { kValue, kUnavailable, kMissing } state = kMissing;
@@ -48,33 +64,32 @@ struct Extracted {
   std::string reason;
 };
 
-Extracted extract(const Run& run, const std::string& key) {
+Extracted value_of(double v) {
   Extracted e;
-  if (is_workload_key(key)) {
-    if (!run.workload) {
-      e.reason = "no workload in this run";
-      return e;
-    }
-    const WorkloadResult& w = *run.workload;
-    if (key == "tput") {
-      e.state = Extracted::kValue;
-      e.value = w.items_per_sec;
-      return e;
-    }
-    auto it = w.latency_ns.find(key);
-    if (it != w.latency_ns.end()) {
-      e.state = Extracted::kValue;
-      e.value = it->second;
-      return e;
-    }
-    if (w.latency && !w.latency->empty()) {
-      e.state = Extracted::kValue;
-      e.value = w.latency->percentile(std::stod(key.substr(1)));
-      return e;
-    }
-    e.reason = "workload has no " + key + " latency";
+  e.state = Extracted::kValue;
+  e.value = v;
+  return e;
+}
+
+Extracted extract_workload(const Run& run, const std::string& key) {
+  Extracted e;
+  if (!run.workload) {
+    e.reason = "no workload in this run";
     return e;
   }
+  const WorkloadResult& w = *run.workload;
+  if (key == "tput") return value_of(w.items_per_sec);
+  auto it = w.latency_ns.find(key);
+  if (it != w.latency_ns.end()) return value_of(it->second);
+  if (w.latency && !w.latency->empty())
+    return value_of(w.latency->percentile(std::stod(key.substr(1))));
+  e.reason = "workload has no " + key + " latency";
+  return e;
+}
+
+Extracted extract(const Run& run, const std::string& key) {
+  if (is_workload_key(key)) return extract_workload(run, key);
+  Extracted e;
   auto dot = key.rfind('.');
   std::string name = key.substr(0, dot), stat = key.substr(dot + 1);
   auto it = run.metrics.find(name);
@@ -89,27 +104,17 @@ Extracted extract(const Run& run, const std::string& key) {
     return e;
   }
   if (stat == "count") {
-    if (m.count) {
-      e.state = Extracted::kValue;
-      e.value = double(*m.count);
-    } else if (m.hist) {
-      e.state = Extracted::kValue;
-      e.value = double(m.hist->count());
-    } else {
-      e.reason = name + " has no count";
-    }
+    if (m.count) return value_of(double(*m.count));
+    if (m.hist) return value_of(double(m.hist->count()));
+    e.reason = name + " has no count";
     return e;
   }
   if (stat == "share") {
-    if (auto s = m.share()) {
-      e.state = Extracted::kValue;
-      e.value = *s;
-    } else {
-      e.reason = name + " has no share (count/total)";
-    }
+    if (auto s = m.share()) return value_of(*s);
+    e.reason = name + " has no share (count/total)";
     return e;
   }
-  // p50 / p95 / p99
+  // p50 ... p99, mean, min, max of the histogram
   if (!m.hist) {
     e.reason = name + " has no histogram";
     return e;
@@ -118,9 +123,11 @@ Extracted extract(const Run& run, const std::string& key) {
     e.reason = name + " has no events";
     return e;
   }
-  e.state = Extracted::kValue;
-  e.value = m.hist->percentile(std::stod(stat.substr(1)));
-  return e;
+  const Histogram& h = *m.hist;
+  if (stat == "mean") return value_of(h.mean());
+  if (stat == "min") return value_of(double(h.min()));
+  if (stat == "max") return value_of(double(h.max()));
+  return value_of(h.percentile(std::stod(stat.substr(1))));
 }
 
 Values collect(const std::vector<const Run*>& runs, const std::string& key) {
@@ -167,13 +174,8 @@ void add_keys(const Run& r, std::vector<std::string>& keys, std::set<std::string
     for (const char* p : {"p50", "p90", "p95", "p99"})
       if (r.workload->latency_ns.count(p) || r.workload->latency) add(p);
   }
-  for (const auto& [name, m] : r.metrics) {
-    if (!m.ok()) continue;
-    if (m.hist)
-      for (const char* p : {"p50", "p95", "p99"}) add(name + "." + p);
-    if (m.count || m.hist) add(name + ".count");
-    if (m.count && m.total) add(name + ".share");
-  }
+  for (const auto& [name, m] : r.metrics)
+    for (const auto& st : metric_stats(name, m)) add(name + "." + st);
 }
 
 std::string join_set(const std::set<std::string>& s) {
@@ -187,6 +189,60 @@ std::string describe_drops(const Run& r) {
   for (const auto& [name, n] : r.drops)
     if (n) out += (out.empty() ? "" : ", ") + name + "=" + std::to_string(n);
   return out;
+}
+
+// Relative comparisons need positive baseline values and no negative ones.
+bool ratio_defined(const Values& b, const Values& c) {
+  if (!b.complete() || !c.complete()) return false;
+  for (double x : b.v)
+    if (!(x > 0) || !std::isfinite(x)) return false;
+  for (double y : c.v)
+    if (!(y >= 0) || !std::isfinite(y)) return false;
+  return true;
+}
+
+// Metrics unavailable in every run of both sides of a scope: one note.
+void note_unavailable(Report& rep, const Grouped& gb, const Grouped& gc) {
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> both;  // reason, scopes
+  for (const auto& sc : rep.scopes)
+    for (const auto& name : rep.metric_names) {
+      std::string reason;
+      bool all = true;
+      for (const Grouped* g : {&gb, &gc})
+        for (const Run* r : g->runs.at(sc)) {
+          auto it = r->metrics.find(name);
+          if (it == r->metrics.end() || it->second.ok()) {
+            all = false;
+          } else if (reason.empty()) {
+            reason = it->second.reason;
+          }
+        }
+      if (!all) continue;
+      auto& e = both[name];
+      if (e.first.empty()) e.first = reason;
+      e.second.push_back(sc);
+    }
+  if (both.empty()) return;
+  // Metrics with the same reason and scopes share one entry.
+  std::vector<std::pair<std::string, std::string>> groups;  // (names, "(scope ...): reason")
+  for (const auto& [name, e] : both) {
+    std::string tail;
+    if (e.second.size() != rep.scopes.size()) {
+      std::string scopes;
+      for (const auto& sc : e.second) scopes += (scopes.empty() ? "" : ", ") + sc;
+      tail += " (scope " + scopes + ")";
+    }
+    if (!e.first.empty()) tail += ": " + e.first;
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.second == tail; });
+    if (it == groups.end())
+      groups.emplace_back(name, tail);
+    else
+      it->first += ", " + name;
+  }
+  std::string list;
+  for (const auto& [names, tail] : groups) list += (list.empty() ? "" : "; ") + names + tail;
+  rep.notes.push_back("unavailable in both profiles, left out of the tables: " + list);
 }
 
 }  // namespace
@@ -203,6 +259,8 @@ const char* outcome_name(Outcome o) {
   }
   return "?";
 }
+
+double Row::delta_pct() const { return relative ? stats::log_ratio_pct(shift.estimate) : kNaN; }
 
 size_t Side::run_count() const {
   size_t n = 0;
@@ -240,6 +298,22 @@ Side load_side(const std::string& path) {
   return s;
 }
 
+Side prefix(const Side& s, size_t runs) {
+  Side out;
+  out.path = s.path;
+  std::map<std::string, size_t> kept;
+  for (size_t i = 0; i < s.profiles.size(); ++i) {
+    Profile p = s.profiles[i];
+    p.runs.clear();
+    for (const Run& r : s.profiles[i].runs)
+      if (kept[scope_name(r)]++ < runs) p.runs.push_back(r);
+    if (p.runs.empty()) continue;
+    out.files.push_back(s.files[i]);
+    out.profiles.push_back(std::move(p));
+  }
+  return out;
+}
+
 const Row* Report::find(const std::string& scope, const std::string& key) const {
   for (const auto& r : rows)
     if (r.scope == scope && r.key == key) return &r;
@@ -248,7 +322,7 @@ const Row* Report::find(const std::string& scope, const std::string& key) const 
 
 Report compare(const Side& base, const Side& cand, const Options& opt,
                const std::vector<std::string>& extra_keys) {
-  if (!(opt.alpha > 0 && opt.alpha < 1)) throw usage_error("--alpha must be in (0, 1)");
+  if (!(opt.alpha > 0 && opt.alpha < 0.5)) throw usage_error("--alpha must be in (0, 0.5)");
   Report rep;
   rep.opt = opt;
   rep.base_path = base.path;
@@ -294,29 +368,26 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
     return f;
   };
   const Facts fb = facts_of(base), fc = facts_of(cand);
-  const auto &wb = fb.workloads, &wc = fc.workloads, &kb = fb.kernels, &kc = fc.kernels;
-  const auto &bb = fb.backends, &bc = fc.backends, &hb = fb.hosts, &hc = fc.hosts;
-  const auto &cb = fb.cpus, &cc = fc.cpus;
-  rep.base_kernel = join_set(kb);
-  rep.cand_kernel = join_set(kc);
-  if (!wb.empty() && !wc.empty() && wb != wc)
-    throw usage_error("mismatched profiles: baseline workload " + join_set(wb) +
-                          ", candidate workload " + join_set(wc),
+  rep.base_kernel = join_set(fb.kernels);
+  rep.cand_kernel = join_set(fc.kernels);
+  if (!fb.workloads.empty() && !fc.workloads.empty() && fb.workloads != fc.workloads)
+    throw usage_error("mismatched profiles: baseline workload " + join_set(fb.workloads) +
+                          ", candidate workload " + join_set(fc.workloads),
                       "compare runs of the same workload");
-  std::set<uint32_t> cpus = cb;
-  cpus.insert(cc.begin(), cc.end());
+  std::set<uint32_t> cpus = fb.cpus;
+  cpus.insert(fc.cpus.begin(), fc.cpus.end());
   if (cpus.size() > 1) {
     std::string list;
     for (auto n : cpus) list += (list.empty() ? "" : ", ") + std::to_string(n);
     rep.blockers.push_back("profiles differ in nr_cpus (" + list + "): runs are not comparable");
   }
-  if (bb.size() > 1 || bc.size() > 1 || bb != bc)
-    rep.lock_blockers.push_back("profiles differ in backend (baseline " + join_set(bb) +
-                                ", candidate " + join_set(bc) +
+  if (fb.backends.size() > 1 || fc.backends.size() > 1 || fb.backends != fc.backends)
+    rep.lock_blockers.push_back("profiles differ in backend (baseline " + join_set(fb.backends) +
+                                ", candidate " + join_set(fc.backends) +
                                 "): lock metrics are not comparable");
-  if (hb != hc || hb.size() > 1)
-    rep.notes.push_back("hostnames differ (baseline " + join_set(hb) + ", candidate " +
-                        join_set(hc) + ")");
+  if (fb.hosts != fc.hosts || fb.hosts.size() > 1)
+    rep.notes.push_back("hostnames differ (baseline " + join_set(fb.hosts) + ", candidate " +
+                        join_set(fc.hosts) + ")");
 
   for (const auto& [side, g] : {std::pair<const char*, const Grouped*>{"baseline", &gb},
                                 std::pair<const char*, const Grouped*>{"candidate", &gc}})
@@ -358,42 +429,96 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
       row.key = key;
       row.base = collect(gb.runs[sc], key);
       row.cand = collect(gc.runs[sc], key);
-      row.delta_pct = kNaN;
-      if (row.cand.complete()) row.cand_ci = stats::median_ci(row.cand.v, 1.0 - opt.alpha);
-      if (row.comparable()) {
-        row.delta_pct = stats::delta_pct(row.base.median, row.cand.median);
-        uint64_t seed = opt.seed ^ fnv1a(sc + '\0' + key);
-        if (row.base.v.size() >= 2 && row.cand.v.size() >= 2) {
-          row.ci = stats::bootstrap_delta_pct(row.base.v, row.cand.v, seed, opt.bootstrap,
-                                              1.0 - opt.alpha);
-          row.mw = stats::mann_whitney(row.base.v, row.cand.v);
-          row.tested = true;
-        }
+      row.median_delta_pct =
+          row.comparable() ? stats::delta_pct(row.base.median, row.cand.median) : kNaN;
+      row.relative = ratio_defined(row.base, row.cand);
+      if (row.relative) row.shift = stats::hodges_lehmann_log(row.base.v, row.cand.v, opt.alpha);
+      if (row.comparable() && row.base.v.size() >= 2 && row.cand.v.size() >= 2) {
+        row.mw = stats::mann_whitney(row.cand.v, row.base.v);
+        row.tested = true;
       }
       rep.rows.push_back(std::move(row));
     }
   }
 
-  // Notes on sample sizes, once per (n_base, n_cand) pair and scope.
+  // Notes on sample sizes, once per scope.
   for (const auto& sc : rep.scopes) {
     size_t nb = gb.runs[sc].size(), nc = gc.runs[sc].size();
-    if (nb < 2 || nc < 2) {
-      rep.notes.push_back(sc + ": no significance: " + std::to_string(std::min(nb, nc)) + " run" +
-                          (std::min(nb, nc) == 1 ? "" : "s") + " on a side (" + std::to_string(nb) +
-                          " vs " + std::to_string(nc) + "); " +
-                          std::to_string(stats::runs_needed(opt.alpha)) +
-                          " runs per side can reach p < " + fmt::format("{:g}", opt.alpha));
-    } else if (stats::min_p_value(nb, nc) > opt.alpha) {
+    double one = stats::min_p_one_sided(nb, nc);
+    if (one > opt.alpha)
       rep.notes.push_back(fmt::format(
-          "{}: {} vs {} runs cannot reach p < {:g} (smallest possible p = {:.3g}); {} runs per "
-          "side can",
-          sc, nb, nc, opt.alpha, stats::min_p_value(nb, nc), stats::runs_needed(opt.alpha)));
-    }
+          "{}: {} vs {} runs cannot reach p <= {:g} in a relative check (smallest one-sided p = "
+          "{:.3g}); {} runs per side can",
+          sc, nb, nc, opt.alpha, one, stats::runs_needed_one_sided(opt.alpha)));
+    else if (nb < 2 || nc < 2)
+      rep.notes.push_back(
+          fmt::format("{}: {} vs {} runs: no two-sided test of the rows (p, q)", sc, nb, nc));
   }
+  note_unavailable(rep, gb, gc);
   for (const auto& [sc, what] : rep.lossy) rep.notes.push_back(what);
   for (const auto& b : rep.blockers) rep.notes.push_back(b);
   for (const auto& b : rep.lock_blockers) rep.notes.push_back(b);
+  detail::mark_table(rep);
   return rep;
 }
+
+namespace detail {
+
+std::vector<std::string> table_keys(const Report& r, const std::string& scope) {
+  std::vector<std::string> keys;
+  auto add = [&](const std::string& k) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  };
+  // The workload's keys, then per metric (those of shown_keys() first) its
+  // p95, count and share: the rows below keep those some run measured.
+  std::vector<std::string> metrics;
+  for (const auto& k : shown_keys()) {
+    if (is_workload_key(k)) {
+      add(k);
+      continue;
+    }
+    std::string m = k.substr(0, k.rfind('.'));
+    if (std::find(metrics.begin(), metrics.end(), m) == metrics.end()) metrics.push_back(m);
+  }
+  for (const auto& name : r.metric_names)
+    if (std::find(metrics.begin(), metrics.end(), name) == metrics.end()) metrics.push_back(name);
+  for (const auto& m : metrics)
+    for (const char* st : {"p95", "count", "share"}) add(m + "." + st);
+  for (const auto& c : r.checks)
+    if (c.scope == scope && !c.key.empty()) add(c.key);
+  std::vector<std::string> out;
+  for (const auto& k : keys) {
+    const Row* row = r.find(scope, k);
+    if (!row) continue;
+    bool gated = std::any_of(r.checks.begin(), r.checks.end(),
+                             [&](const Check& c) { return c.scope == scope && c.key == k; });
+    // Rows nobody measured (no value on either side) are left out: those
+    // unavailable on both sides are listed in one note, the others were not
+    // recorded (e.g. test_workqueue's per-scope runs carry no lock metrics).
+    bool measured = !row->base.v.empty() || !row->cand.v.empty();
+    if (measured || gated) out.push_back(k);
+  }
+  return out;
+}
+
+void mark_table(Report& r) {
+  std::vector<size_t> tested;
+  for (auto& row : r.rows) row.in_table = false;
+  for (const auto& sc : r.scopes)
+    for (const auto& k : table_keys(r, sc))
+      for (size_t i = 0; i < r.rows.size(); ++i)
+        if (r.rows[i].scope == sc && r.rows[i].key == k) {
+          r.rows[i].in_table = true;
+          if (r.rows[i].tested) tested.push_back(i);
+        }
+  std::vector<double> p;
+  p.reserve(tested.size());
+  for (size_t i : tested) p.push_back(r.rows[i].mw.p);
+  std::vector<double> q = stats::benjamini_hochberg(p);
+  for (auto& row : r.rows) row.q = 1;
+  for (size_t j = 0; j < tested.size(); ++j) r.rows[tested[j]].q = q[j];
+}
+
+}  // namespace detail
 
 }  // namespace lockscope::diff

@@ -4,22 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "lockscope/core/format.hpp"
+
 #include <cmath>
 #include <string>
 
 namespace lockscope::diff::fmtx {
-
-// 1234567.4 -> "1,234,567"
-inline std::string thousands(double v) {
-  std::string digits = fmt::format("{:.0f}", std::fabs(v));
-  std::string out;
-  int n = int(digits.size());
-  for (int i = 0; i < n; ++i) {
-    out += digits[size_t(i)];
-    if ((n - i - 1) % 3 == 0 && i + 1 < n) out += ',';
-  }
-  return (v < 0 && digits != "0" ? "-" : "") + out;
-}
 
 // A run-level value of `key`: shares with 4 decimals, others grouped integers
 // (one decimal below 100 where the value is fractional).
@@ -27,7 +17,7 @@ inline std::string value(const std::string& key, double v) {
   if (std::isnan(v)) return "n/a";
   if (key.size() > 6 && key.compare(key.size() - 6, 6, ".share") == 0)
     return fmt::format("{:.4f}", v);
-  if (std::fabs(v) >= 100 || v == std::floor(v)) return thousands(v);
+  if (std::fabs(v) >= 100 || v == std::floor(v)) return format_grouped(v);
   return fmt::format("{:.1f}", v);
 }
 

@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "format.hpp"
+#include "internal.hpp"
 #include "lockscope/core/error.hpp"
 #include "lockscope/diff/diff.hpp"
 
@@ -36,41 +37,15 @@ bool scope_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
 }
 
-const char* op_text(GateExpr::Op op) {
-  switch (op) {
-    case GateExpr::Op::kLe: return "<=";
-    case GateExpr::Op::kLt: return "<";
-    case GateExpr::Op::kGe: return ">=";
-    case GateExpr::Op::kGt: return ">";
-  }
-  return "?";
-}
-
-bool good(GateExpr::Op op, double x, double t) {
-  switch (op) {
-    case GateExpr::Op::kLe: return x <= t;
-    case GateExpr::Op::kLt: return x < t;
-    case GateExpr::Op::kGe: return x >= t;
-    case GateExpr::Op::kGt: return x > t;
-  }
-  return false;
-}
-
-std::string threshold_text(const GateExpr& g) {
-  return g.relative ? fmtx::pct(g.threshold) : fmt::format("{:g}", g.threshold);
-}
-
 std::string side_problem(const char* side, const Values& v) {
   size_t bad_runs = v.unavailable + v.missing;
   return fmt::format("{}: {} ({} of {} runs)", side, v.reason, bad_runs, v.runs);
 }
 
+// In the metric catalogue, or recorded by either side.
 bool known_metric(const std::string& name, const Report& r) {
-  for (const char* m :
-       {metric::kPoolLockHold, metric::kWakeupsUnderPoolLock, metric::kRqLockNested,
-        metric::kPoolLockWait, metric::kRqLockWait, metric::kWqQueueLatency, metric::kWqExec})
-    if (name == m) return true;
-  return std::find(r.metric_names.begin(), r.metric_names.end(), name) != r.metric_names.end();
+  return find_metric(name) ||
+         std::find(r.metric_names.begin(), r.metric_names.end(), name) != r.metric_names.end();
 }
 
 }  // namespace
@@ -97,15 +72,18 @@ GateExpr parse_gate(const std::string& raw) {
     size_t s0 = i;
     while (i < s.size() && ident_char(s[i])) ++i;
     std::string stat = s.substr(s0, i - s0);
-    if (stat != "p50" && stat != "p95" && stat != "p99" && stat != "count" && stat != "share")
-      bad(s, s0, "unknown statistic '" + stat + "' (use p50, p95, p99, count or share)");
+    const auto& known = all_metric_stats();
+    if (std::find(known.begin(), known.end(), stat) == known.end())
+      bad(s, s0,
+          "unknown statistic '" + stat + "' (use " + fmt::format("{}", fmt::join(known, ", ")) +
+              ")");
     if (is_workload_key(name)) bad(s, k0, "'" + name + "' takes no statistic");
     g.key = name + "." + stat;
   } else {
     if (!is_workload_key(name))
       bad(s, k0,
           "'" + name + "' needs a statistic (" + name +
-              ".p95, .count, .share, ...) or is not one of tput, p50, p90, p95, p99");
+              ".p95, .mean, .count, .share, ...) or is not one of tput, p50, p90, p95, p99");
     g.key = name;
   }
   // [scope]
@@ -136,7 +114,8 @@ GateExpr parse_gate(const std::string& raw) {
   skip_ws();
   // number
   size_t n0 = i;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  bool sign = i < s.size() && (s[i] == '+' || s[i] == '-');
+  if (sign) ++i;
   size_t d0 = i;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
   if (i < s.size() && s[i] == '.') {
@@ -160,6 +139,17 @@ GateExpr parse_gate(const std::string& raw) {
   }
   skip_ws();
   if (i != s.size()) bad(s, i, "unexpected '" + s.substr(i) + "'");
+  if (sign && !g.relative) {
+    std::string mag = s.substr(n0 + 1, i - n0 - 1);
+    while (!mag.empty() && (mag.back() == ' ' || mag.back() == '\t')) mag.pop_back();
+    throw usage_error(
+        "bad gate expression '" + s + "' at column " + std::to_string(n0 + 1) +
+            ": a signed threshold needs '%'",
+        fmt::format("write {}{}% for a change relative to the baseline, or {} for an absolute "
+                    "value of the candidate's {}",
+                    s[n0], mag, mag, g.key));
+  }
+  if (g.relative && g.threshold <= -100) bad(s, n0, "a relative threshold must be above -100%");
   if (!g.relative && g.key.size() > 6 && g.key.compare(g.key.size() - 6, 6, ".share") == 0 &&
       (g.threshold < 0 || g.threshold > 1))
     bad(s, n0, "a share is between 0 and 1 (use % for a relative change)");
@@ -204,23 +194,89 @@ std::vector<std::string> gate_keys(const std::vector<GateExpr>& gate) {
   return keys;
 }
 
-void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
+namespace {
+
+// The key's statistic is one its metric offers in some row of the report.
+bool row_has_values(const Report& r, const std::string& key) {
+  for (const auto& row : r.rows)
+    if (row.key == key && (!row.base.v.empty() || !row.cand.v.empty())) return true;
+  return false;
+}
+
+std::vector<std::string> stats_in_rows(const Report& r, const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& st : all_metric_stats())
+    if (row_has_values(r, name + "." + st)) out.push_back(st);
+  return out;
+}
+
+void check_names(const Report& r, const GateExpr& g) {
+  if (is_workload_key(g.key)) return;
+  std::string name = g.key.substr(0, g.key.rfind('.'));
+  std::string stat = g.key.substr(g.key.rfind('.') + 1);
+  if (!known_metric(name, r))
+    throw usage_error(
+        "gate '" + g.text + "': unknown metric '" + name + "'",
+        r.metric_names.empty()
+            ? std::string("these profiles hold no lock metrics (only tput, p50, "
+                          "p90, p95, p99 of the workload)")
+            : "metrics in these profiles: " + fmt::format("{}", fmt::join(r.metric_names, ", ")));
+  if (std::find(r.metric_names.begin(), r.metric_names.end(), name) == r.metric_names.end())
+    return;  // a known metric neither side recorded: the check says so
+  bool any_values = false;
+  for (const auto& row : r.rows)
+    if (row.key.rfind(name + ".", 0) == 0 && (!row.base.v.empty() || !row.cand.v.empty()))
+      any_values = true;
+  if (!any_values || row_has_values(r, g.key)) return;  // unavailable everywhere: inconclusive
+  std::vector<std::string> have = stats_in_rows(r, name);
+  throw usage_error("gate '" + g.text + "': " + name + " has no " + stat + " in these profiles",
+                    "it offers " + fmt::format("{}", fmt::join(have, ", ")));
+}
+
+// FAIL hypotheses of one row and direction are nested (a chain of margins):
+// they form one group, and their p-values are made monotone along the chain.
+struct Member {
+  size_t check;
+  std::string group;
+  double strength;  // larger: a smaller null (harder to be true)
+};
+
+void holm_family(Report& r, const std::vector<Member>& fam) {
+  std::vector<std::string> names;
+  std::vector<size_t> gid;
+  std::vector<double> p;
+  for (const auto& m : fam) {
+    auto it = std::find(names.begin(), names.end(), m.group);
+    gid.push_back(size_t(it - names.begin()));
+    if (it == names.end()) names.push_back(m.group);
+    double pm = r.checks[m.check].p_fail;
+    for (const auto& o : fam)
+      if (o.group == m.group && o.strength >= m.strength)
+        pm = std::max(pm, r.checks[o.check].p_fail);
+    p.push_back(pm);
+  }
+  std::vector<double> adj = stats::holm_grouped(p, gid);
+  for (size_t i = 0; i < fam.size(); ++i) r.checks[fam[i].check].p_fail_adj = adj[i];
+  r.family = names.size();
+}
+
+}  // namespace
+
+void apply_gate(Report& r, const std::vector<GateExpr>& gate, double level) {
+  const double alpha = level > 0 ? level : r.opt.alpha;
   r.gated = !gate.empty();
   r.checks.clear();
+  r.family = 0;
   struct Pending {
     const GateExpr* g;
     const Row* row;
-    std::vector<std::string> blockers;
+    bool blocked;  // facts, losses or missing values: nothing was tested
+    bool tested;   // in the FAIL family
   };
   std::vector<Pending> pending;
 
   for (const auto& g : gate) {
-    if (!is_workload_key(g.key)) {
-      std::string name = g.key.substr(0, g.key.rfind('.'));
-      if (!known_metric(name, r))
-        throw usage_error("gate '" + g.text + "': unknown metric '" + name + "'",
-                          "metrics are named as in the profile (e.g. pool_lock_hold_ns)");
-    }
+    check_names(r, g);
     std::vector<std::string> scopes;
     if (g.scope.empty()) {
       scopes = r.scopes;
@@ -232,8 +288,11 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
       c.expr = g.text;
       c.key = g.key;
       c.scope = g.scope;
+      c.relative = g.relative;
+      c.level = alpha;
       c.reason = "scope " + g.scope + " is in one side only";
       r.checks.push_back(c);
+      pending.push_back({&g, nullptr, true, false});
       continue;
     } else {
       throw usage_error("gate '" + g.text + "': no runs of scope '" + g.scope + "' in either side",
@@ -241,134 +300,66 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate) {
     }
     for (const auto& sc : scopes) {
       const Row* row = r.find(sc, g.key);
-      Pending p{&g, row, {}};
+      Check c;
+      c.expr = g.text;
+      c.key = g.key;
+      c.scope = sc;
+      c.relative = g.relative;
+      c.level = alpha;
+      std::vector<std::string> blockers;
       if (!row) {
-        p.blockers.push_back(g.key + " not computed");
-        pending.push_back(p);
-        continue;
-      }
-      p.blockers = r.blockers;
-      if (!is_workload_key(g.key))
-        p.blockers.insert(p.blockers.end(), r.lock_blockers.begin(), r.lock_blockers.end());
-      for (const auto& [lsc, what] : r.lossy)
-        if (lsc == sc) p.blockers.push_back(what);
-      if (g.relative && !row->base.complete())
-        p.blockers.push_back(side_problem("baseline", row->base));
-      if (!row->cand.complete()) p.blockers.push_back(side_problem("candidate", row->cand));
-      pending.push_back(p);
-    }
-  }
-
-  // The Holm family: relative checks with a Mann-Whitney p-value.
-  std::vector<double> ps;
-  for (const auto& p : pending)
-    if (p.row && p.g->relative && p.row->tested) ps.push_back(p.row->mw.p);
-  std::vector<double> adj = stats::holm(ps);
-  size_t m = ps.size(), fi = 0;
-  double alpha = r.opt.alpha;
-
-  for (auto& p : pending) {
-    const GateExpr& g = *p.g;
-    Check c;
-    c.expr = g.text;
-    c.key = g.key;
-    c.scope = p.row ? p.row->scope : g.scope;
-    if (p.row && g.relative && p.row->tested) {
-      c.in_family = true;
-      c.p = p.row->mw.p;
-      c.p_holm = adj[fi++];
-    }
-    auto finish = [&](Outcome o, std::string why) {
-      c.outcome = o;
-      c.reason = std::move(why);
-      r.checks.push_back(c);
-    };
-    if (!p.row || !p.blockers.empty()) {  // no row: the blockers say why
-      std::string why;
-      for (const auto& b : p.blockers) why += (why.empty() ? "" : "; ") + b;
-      finish(Outcome::kInconclusive, why);
-      continue;
-    }
-    const Row& row = *p.row;
-    size_t nb = row.base.v.size(), nc = row.cand.v.size();
-    std::string thr = threshold_text(g);
-    if (g.relative) {
-      if (nb < 2 || nc < 2) {
-        finish(Outcome::kInconclusive,
-               fmt::format("too few runs: {} vs {} (delta {}); at least 2 per side for a "
-                           "confidence interval, {} per side to reach p < {:g}",
-                           nb, nc, fmtx::pct(row.delta_pct), stats::runs_needed(alpha), alpha));
-        continue;
-      }
-      if (stats::min_p_value(nb, nc) > alpha) {
-        finish(Outcome::kInconclusive,
-               fmt::format("too few runs: {} vs {} cannot reach p < {:g} (smallest possible p = "
-                           "{:.3g}; delta {}); {} runs per side can",
-                           nb, nc, alpha, stats::min_p_value(nb, nc), fmtx::pct(row.delta_pct),
-                           stats::runs_needed(alpha)));
-        continue;
-      }
-      if (std::isnan(row.delta_pct) || !row.ci.valid) {
-        finish(Outcome::kInconclusive,
-               "baseline median (or a resampled one) is 0: relative change undefined; use an "
-               "absolute threshold");
-        continue;
-      }
-      std::string est = fmt::format("delta {}, {:g}% CI [{}, {}]", fmtx::pct(row.delta_pct),
-                                    100 * (1 - alpha), fmtx::pct(row.ci.lo), fmtx::pct(row.ci.hi));
-      bool lo_ok = good(g.op, row.ci.lo, g.threshold), hi_ok = good(g.op, row.ci.hi, g.threshold);
-      if (lo_ok && hi_ok) {
-        finish(Outcome::kPass, fmt::format("{} entirely {} {}", est, op_text(g.op), thr));
-      } else if (!lo_ok && !hi_ok) {
-        std::string ps_text =
-            fmt::format("p = {}, Holm-adjusted p = {} over {} test{}", fmtx::pvalue(c.p),
-                        fmtx::pvalue(c.p_holm), m, m == 1 ? "" : "s");
-        if (c.p_holm < alpha) {
-          finish(Outcome::kRegression, fmt::format("{} entirely beyond the margin {}; {} < {:g}",
-                                                   est, thr, ps_text, alpha));
-        } else {
-          std::string why = fmt::format("{} beyond the margin {}, but not significant: {} >= {:g}",
-                                        est, thr, ps_text, alpha);
-          if (stats::min_p_value(nb, nc) * double(m) > alpha) {
-            size_t k = stats::runs_needed(alpha / double(m));
-            why += fmt::format(" ({} vs {} runs cannot reach it; {} runs per side can)", nb, nc, k);
-          }
-          finish(Outcome::kInconclusive, why);
-        }
+        blockers.push_back(g.key + " not computed");
       } else {
-        finish(Outcome::kInconclusive, fmt::format("{} straddles the margin {}", est, thr));
+        blockers = r.blockers;
+        if (!is_workload_key(g.key))
+          blockers.insert(blockers.end(), r.lock_blockers.begin(), r.lock_blockers.end());
+        for (const auto& [lsc, what] : r.lossy)
+          if (lsc == sc) blockers.push_back(what);
+        if (g.relative && !row->base.complete())
+          blockers.push_back(side_problem("baseline", row->base));
+        if (!row->cand.complete()) blockers.push_back(side_problem("candidate", row->cand));
       }
-    } else {
-      if (!row.cand_ci.valid) {
-        finish(Outcome::kInconclusive,
-               fmt::format("too few runs: {} candidate run{} (median {}); a distribution-free "
-                           "{:g}% CI of the median needs {}",
-                           nc, nc == 1 ? "" : "s", fmtx::value(g.key, row.cand.median),
-                           100 * (1 - alpha), stats::median_ci_min_runs(1 - alpha)));
-        continue;
+      bool tested = false;
+      if (row && blockers.empty()) {
+        tested = detail::test_check(g, *row, alpha, c);
+      } else {
+        for (const auto& b : blockers) c.reason += (c.reason.empty() ? "" : "; ") + b;
       }
-      std::string est =
-          fmt::format("candidate median {}, {:g}% CI [{}, {}]", fmtx::value(g.key, row.cand.median),
-                      100 * (1 - alpha), fmtx::value(g.key, row.cand_ci.lo),
-                      fmtx::value(g.key, row.cand_ci.hi));
-      bool lo_ok = good(g.op, row.cand_ci.lo, g.threshold),
-           hi_ok = good(g.op, row.cand_ci.hi, g.threshold);
-      if (lo_ok && hi_ok)
-        finish(Outcome::kPass, fmt::format("{} entirely {} {}", est, op_text(g.op), thr));
-      else if (!lo_ok && !hi_ok)
-        finish(Outcome::kRegression, fmt::format("{} entirely beyond {}", est, thr));
-      else
-        finish(Outcome::kInconclusive, fmt::format("{} straddles {}", est, thr));
+      r.checks.push_back(c);
+      pending.push_back({&g, row, !blockers.empty(), tested});
     }
   }
+
+  // The FAIL family: every check that was tested (its run counts can reach alpha).
+  std::vector<Member> fam;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (!pending[i].tested) continue;
+    const GateExpr& g = *pending[i].g;
+    r.checks[i].in_family = true;
+    fam.push_back({i,
+                   r.checks[i].scope + '\0' + g.key + '\0' + (g.up() ? "up" : "down") +
+                       (g.relative ? "%" : ""),
+                   g.up() ? g.threshold : -g.threshold});
+  }
+  holm_family(r, fam);
+  double fail_alpha = alpha / double(std::max<size_t>(r.family, 1));
 
   bool any_reg = false, any_inc = false;
-  for (const auto& c : r.checks) {
+  for (size_t i = 0; i < pending.size(); ++i) {
+    Check& c = r.checks[i];
+    if (pending[i].tested) {
+      c.outcome = c.p_pass <= alpha       ? Outcome::kPass
+                  : c.p_fail_adj <= alpha ? Outcome::kRegression
+                                          : Outcome::kInconclusive;
+    }
+    if (!pending[i].blocked && pending[i].row)
+      detail::explain(*pending[i].g, *pending[i].row, alpha, fail_alpha, c);
     any_reg |= c.outcome == Outcome::kRegression;
     any_inc |= c.outcome == Outcome::kInconclusive;
   }
   r.outcome = any_reg ? Outcome::kRegression : any_inc ? Outcome::kInconclusive : Outcome::kPass;
   r.exit_code = any_reg ? kExitGateFailed : any_inc ? kExitInconclusive : kExitOk;
+  detail::mark_table(r);
 }
 
 }  // namespace lockscope::diff

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "lockscope/core/text.hpp"
 #include "lockscope/output/output.hpp"
 
 namespace lockscope::output::detail {
@@ -15,13 +16,6 @@ struct Selection {
   std::vector<std::string> metrics;
 };
 Selection select(const Profile& p, const ReportOptions& o);
-
-// Columns a UTF-8 string takes on a terminal (one per code point).
-size_t display_width(const std::string& s);
-std::string pad_left(const std::string& s, size_t w);
-std::string pad_right(const std::string& s, size_t w);
-// Cuts to `w` columns, ending in "…" when cut.
-std::string truncate(const std::string& s, size_t w);
 
 // Sites sorted by total time (sum of the site histogram), then count, then name.
 std::vector<const SiteEntry*> sorted_sites(const Metric& m);
@@ -38,7 +32,6 @@ struct Pct {
 };
 inline constexpr Pct kPcts[] = {{"p50", 0.50}, {"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}};
 
-std::string xml_escape(const std::string& s);
 // An identifier-safe form of a name (for SVG ids).
 std::string slug(const std::string& s);
 

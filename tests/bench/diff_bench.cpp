@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// `lockscope diff` on two sides of 100 runs x 50 metrics (one scope), with
-// the default 10000 bootstrap resamples per compared key.
+// `lockscope diff` on two sides of 100 runs x 50 metrics (one scope): every
+// compared key gets a two-sided exact rank test and a Hodges-Lehmann interval
+// (100 x 100 pairwise ratios); the gate's checks get their one-sided tests.
 //   make lockscope diff_bench && ./tests/bench/diff_bench
 #include <benchmark/benchmark.h>
 #include <unistd.h>

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "lockscope/diff/diff.hpp"
 
 namespace lockscope::ab {
 
@@ -30,6 +33,14 @@ struct Options {
   std::string format = "text";  // text | markdown | json
   std::string out_dir;          // empty: ./ab-<timestamp>
   std::string guest_binary;     // empty: this executable
+  // Sequential experiment: pairs of boots until every gate check is decided
+  // or `max_boots` per kernel have run (diff's sequential gate, planned for
+  // max_boots runs per side). `boots` must then be left unset.
+  bool until_decided = false;
+  int max_boots = 0;
+  bool boots_set = false;  // --boots was given
+  // Continue the experiment in out_dir (same experiment.txt) where it stopped.
+  bool resume = false;
 };
 
 // Input checks (before anything is fetched or booted): Error(kExitUsage).
@@ -50,6 +61,23 @@ std::vector<Slot> schedule(int boots_per_side);
 // The guest's shell command that records the workload into $RESULTS.
 std::string guest_command(const Options& o, const std::string& label);
 
+// DIR/experiment.txt: the kernels (as given and resolved), the guest's
+// command, the plan (boots, or until decided with its maximum) and what the
+// verdict depends on (gates, max-loss). --resume continues only an identical one.
+std::string experiment_text(const Options& o, const std::string& base_vmlinuz,
+                            const std::string& cand_vmlinuz);
+// Boots per kernel the plan allows: max_boots when until_decided, else boots.
+int planned_boots(const Options& o);
+
+// What an earlier invocation left in DIR, for --resume.
+struct Resumed {
+  int done = 0;                    // boots already run (one line each in boots.txt)
+  std::vector<std::string> lines;  // those lines
+};
+// Throws Error(kExitUsage) when DIR holds no ab experiment or another one
+// (its experiment.txt differs from `experiment`).
+Resumed read_resume(const std::string& dir, const std::string& experiment);
+
 // How one boot (plus its retry, if any) ended.
 struct BootOutcome {
   Slot slot;
@@ -68,10 +96,27 @@ struct Sufficiency {
   bool enough = false;
   std::string reason;  // empty when enough
 };
-Sufficiency sufficiency(const std::vector<BootOutcome>& outcomes);
+// `prior_*`: profiles an earlier (resumed) invocation left in DIR.
+Sufficiency sufficiency(const std::vector<BootOutcome>& outcomes, int prior_baseline = 0,
+                        int prior_candidate = 0);
 
 // One line per boot, as printed after the experiment (and in boots.txt).
 std::string describe(const BootOutcome& b, int total);
+
+// The boot loop. Slots first..slots-1 (interleaved: even numbers baseline);
+// with until_decided, `look(pairs)` runs after every pair (and once before
+// the first boot of a resumed experiment) and returns true to stop.
+struct Loop {
+  int first = 0;
+  int slots = 0;
+  bool until_decided = false;
+};
+using BootFn = std::function<BootOutcome(const Slot&)>;
+using LookFn = std::function<bool(int pairs)>;
+std::vector<BootOutcome> drive(const Loop& loop, const BootFn& boot, const LookFn& look);
+
+// One line after each pair: every check's state so far.
+std::string progress_line(const diff::Report& r, int pairs, int planned);
 
 // Does it all; returns the exit code (0 pass / no gate, 1 regression,
 // 3 inconclusive). Throws Error for input (2) and environment (4) problems.

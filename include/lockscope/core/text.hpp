@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+// Laying out text for terminals and markup: display widths of UTF-8, padding,
+// cutting, XML/HTML escaping. Shared by the report (src/output) and diff.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace lockscope {
+
+// Columns a UTF-8 string takes on a terminal (one per code point).
+size_t display_width(const std::string& s);
+std::string pad_left(const std::string& s, size_t w);
+std::string pad_right(const std::string& s, size_t w);
+// Cuts to `w` columns, ending in "…" when cut.
+std::string truncate(const std::string& s, size_t w);
+// &, <, >, " and ' as entities.
+std::string xml_escape(const std::string& s);
+
+}  // namespace lockscope
