@@ -58,6 +58,14 @@ static __always_inline void count(__u32 id)
 		(*c)++;
 }
 
+static __always_inline void count_add(__u32 id, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &id);
+
+	if (c)
+		*c += n;
+}
+
 static __always_inline void hist(__u32 metric, __u32 kind, __u64 v)
 {
 	__u32 idx = metric * LS_KIND_MAX + kind;

@@ -36,22 +36,27 @@ static __always_inline __u32 ls_hist_index(__u64 v, bool *clamped)
 	return shift * LS_HIST_SUB + (__u32)(v >> shift);
 }
 
-/* Per-CPU histograms only: no atomics needed. */
+/*
+ * Per-CPU histograms only: no atomics needed. User space reads them while
+ * programs run, so a read can see an update half done: the bucket comes
+ * first and user space takes the count from the buckets (Histogram::
+ * merge_bpf), never from `count`, so a histogram it reads always adds up.
+ */
 static __always_inline void ls_hist_add(struct ls_hist *h, __u64 v)
 {
 	bool clamped;
 	__u32 idx = ls_hist_index(v, &clamped);
 
+	if (idx < LS_HIST_BUCKETS)
+		h->buckets[idx]++;
+	if (clamped)
+		h->clamped++;
 	if (h->count == 0 || v < h->min)
 		h->min = v;
 	if (v > h->max)
 		h->max = v;
-	h->count++;
 	h->sum += v;
-	if (clamped)
-		h->clamped++;
-	if (idx < LS_HIST_BUCKETS)
-		h->buckets[idx]++;
+	h->count++;
 }
 
 #endif /* LOCKSCOPE_HIST_BPF_H */

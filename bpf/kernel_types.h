@@ -15,8 +15,17 @@
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+/* The lock word: non-zero while the lock is held, pending or queued. */
+typedef struct qspinlock {
+	atomic_t val;
+} arch_spinlock_t;
+
 typedef struct raw_spinlock {
-	int dummy;
+	arch_spinlock_t raw_lock;
 } raw_spinlock_t;
 
 struct rq;
@@ -32,7 +41,12 @@ struct sched_entity {
 struct task_struct {
 	unsigned int flags;
 	struct sched_entity se;
-	void *worker_private; /* struct worker * of a kworker (5.19+) */
+	void *worker_private; /* struct kthread * of a kthread (5.19+) */
+};
+
+/* A kthread's private data: for a kworker, its struct worker. */
+struct kthread {
+	void *data;
 };
 
 /* rq->__lock since v5.14, rq->lock before: see rq_lock_addr() in core_fixes.bpf.h. */

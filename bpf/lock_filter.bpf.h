@@ -45,32 +45,35 @@ static __always_inline __u32 lock_kind(__u64 lock)
 	return LS_KIND_NONE;
 }
 
-/* Enters a lock in the filter (idempotent); counts what could not be. */
-static __always_inline void learn_lock(__u64 lock, __u32 kind)
+/* Enters a lock in the filter (idempotent): true when it is there now;
+ * counts what could not be entered. */
+static __always_inline bool learn_lock(__u64 lock, __u32 kind)
 {
 	__u32 idx;
 	struct filter_slot *s;
 	__u64 want = lock | kind;
 
 	if (!lock)
-		return;
+		return false;
 	if (lock & LS_KIND_MASK) {
 		count(LS_D_UNALIGNED_LOCK);
-		return;
+		return false;
 	}
 	idx = filter_index(lock);
 	s = bpf_map_lookup_elem(&lock_filter, &idx);
 	if (!s)
-		return;
+		return false;
 	if ((s->e[0] & ~LS_KIND_MASK) == lock || (s->e[1] & ~LS_KIND_MASK) == lock)
-		return;
+		return true;
 	if (__sync_val_compare_and_swap(&s->e[0], 0, want) == 0 ||
 	    __sync_val_compare_and_swap(&s->e[1], 0, want) == 0) {
 		count(kind == LS_KIND_RQ ? LS_C_RQS_LEARNED : LS_C_POOLS_LEARNED);
-		return;
+		return true;
 	}
-	if ((s->e[0] & ~LS_KIND_MASK) != lock && (s->e[1] & ~LS_KIND_MASK) != lock)
-		count(LS_D_FILTER_FULL);
+	if ((s->e[0] & ~LS_KIND_MASK) == lock || (s->e[1] & ~LS_KIND_MASK) == lock)
+		return true; /* entered by another CPU meanwhile */
+	count(LS_D_FILTER_FULL);
+	return false;
 }
 
 static __always_inline void forget_lock(__u64 lock)

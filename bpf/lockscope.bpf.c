@@ -1,26 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * lockscope's kernel side: pool->lock hold times, wakeups and rq->lock
- * acquisitions made while a CPU holds a workqueue pool->lock, contended
- * waits, and workqueue queue latency / execution time.
+ * acquisitions made while a CPU holds a workqueue pool->lock, lock waits,
+ * and workqueue queue latency / execution time.
  *
  * Two families of programs, switched on and off by user space before load
  * (the load plan, src/record/load_plan.cpp; the hook catalogue,
  * src/probe/hooks.cpp):
- *   - function hooks (fentry): the lock and unlock functions, try_to_wake_up
- *     and the workqueue functions the posted and merged patches touch;
- *   - tracepoints (tp_btf, raw_tp as fallback): lock contention, workqueue
- *     life cycle, sched_switch (to learn rq lock addresses), sched_waking.
+ *   - function hooks: fexit of the lock functions (a hold starts when the
+ *     lock is held, interrupts off), fentry of the lock functions (a wait
+ *     starts), fentry of the unlock functions (a hold ends), and the
+ *     workqueue functions the posted and merged patches touch;
+ *   - tracepoints (tp_btf, raw_tp as fallback): sched_waking (wakeups that
+ *     proceed), sched_switch (rq lock addresses; no raw spinlock is held
+ *     across it), the workqueue life cycle, lock contention.
  *
- * Hot-path rule: the spinlock hooks run with interrupts off at very high
- * rates. They read per-CPU state and one array slot, and leave at once for
- * any lock that is not a known pool->lock or rq->lock. Aggregation is in
- * per-CPU maps only; user space merges the CPUs.
+ * The instrument is not inside what it measures: every lockscope program
+ * that runs while this CPU holds a pool->lock times itself, and that time is
+ * taken out of the hold (and reported). What is not timed is the trampoline
+ * around each program (bounded by the empty-program floor of
+ * scripts/overhead.sh); docs/profile-format.md defines hold and wait.
  *
- * Read top-down: configuration and per-CPU state, the acquirer's address,
- * the spinlock hooks, wakeups and the workqueue functions, tracepoints.
- * The lock filter, the result maps and the CO-RE accessors are in
- * lock_filter.bpf.h, aggregate.bpf.h and core_fixes.bpf.h.
+ * Hot-path rule: the spinlock hooks run at very high rates. They read
+ * per-CPU state and one array slot, and leave at once for any lock that is
+ * not a known pool->lock or rq->lock. Aggregation is in per-CPU maps only;
+ * user space merges the CPUs.
+ *
+ * Read top-down: configuration and per-CPU state, lockscope's own time, the
+ * acquirer's address, the lock hooks (entry, exit, unlock), wakeups and the
+ * workqueue functions, tracepoints. The lock filter, the result maps and the
+ * CO-RE accessors are in lock_filter.bpf.h, aggregate.bpf.h and
+ * core_fixes.bpf.h.
  */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
@@ -35,9 +45,16 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* ---- configuration (set by user space before load) ---------------------- */
 
-const volatile bool track_sites = true;      /* per-site rows (cheap: caller address) */
-const volatile bool track_stacks = false;    /* per-site rows from full stacks (costly) */
-const volatile bool track_wq_latency = true; /* queue latency / exec time   */
+const volatile bool track_sites = true;       /* per-site rows (cheap: caller address) */
+const volatile bool track_stacks = false;     /* per-site rows from full stacks (costly) */
+const volatile bool track_wq_latency = true;  /* queue latency / exec time */
+const volatile bool waits_from_hooks = false; /* lock entry hooks time the waits */
+/* bpf_probe_read_kernel() is allowed (lockdown=confidentiality withholds it).
+ * The verifier drops the branches it makes dead. */
+const volatile bool can_read_kernel = true;
+
+/* lock:contention_begin flags (include/trace/events/lock.h): a spinning waiter. */
+#define LCB_F_SPIN (1U << 0)
 
 /* ---- per-CPU state ------------------------------------------------------ */
 
@@ -60,6 +77,26 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+/* A work item running now, keyed by the item and the task running it: a
+ * sleeping item lets other workers run others on its CPU, an unbound worker
+ * migrates, a BH item runs on top of whatever task it interrupted. */
+struct exec_key {
+	__u64 work;
+	__u64 task;
+};
+
+struct exec_val {
+	__u64 start_ns;
+	__u64 func;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_DEFAULT_EXEC_ENTRIES);
+	__type(key, struct exec_key);
+	__type(value, struct exec_val);
+} executing SEC(".maps");
+
 /* work function -> workqueue name, for naming the per-function histograms */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -76,15 +113,54 @@ static __always_inline struct ls_cpu_state *state(void)
 }
 
 /*
- * fentry and tp_btf arguments are BTF-typed pointers, on which the verifier
- * forbids the bit and multiply arithmetic the lock filter needs. A round trip
- * through this CPU's state map (a map value load is a plain number) turns
- * one into an address; it costs one store and one load.
+ * fentry, fexit and tp_btf arguments are BTF-typed pointers, on which the
+ * verifier forbids the bit and multiply arithmetic the lock filter needs. A
+ * round trip through this CPU's state map (a map value load is a plain
+ * number) turns one into an address; it costs one store and one load.
  */
 static __always_inline __u64 addr_of(struct ls_cpu_state *st, const void *p)
 {
 	*(volatile __u64 *)&st->scratch = (__u64)p;
 	return *(volatile __u64 *)&st->scratch;
+}
+
+/* ---- lockscope's own time inside a hold --------------------------------- */
+
+/*
+ * Every program that runs while this CPU holds a pool->lock, other than the
+ * two that start and end the hold, brackets its work with these: the
+ * outermost one reads the clock at its start and end and adds the
+ * difference to the hold's self time, which the unlock takes out of the
+ * hold. Programs nested inside it (a lock hook under a map update of a
+ * tracepoint program) are inside its bracket already.
+ */
+struct self_clock {
+	__u64 t0;
+	bool counted;
+};
+
+static __always_inline struct self_clock self_begin(struct ls_cpu_state *st)
+{
+	struct self_clock c = {};
+
+	if (st->pool_lock) {
+		c.counted = true;
+		if (st->depth++ == 0)
+			c.t0 = bpf_ktime_get_ns();
+	}
+	return c;
+}
+
+static __always_inline void self_end(struct ls_cpu_state *st, struct self_clock *c)
+{
+	if (!c->counted)
+		return;
+	if (st->depth)
+		st->depth--;
+	if (c->t0 && st->pool_lock) {
+		st->self_ns += bpf_ktime_get_ns() - c->t0;
+		st->self_runs++;
+	}
 }
 
 /* ---- where a pool->lock acquisition comes from -------------------------- */
@@ -94,17 +170,21 @@ static __always_inline __u64 addr_of(struct ls_cpu_state *st, const void *p)
  * the function that takes the lock. This depends on the x86-64 BPF
  * trampoline's frame (arch/x86/net/bpf_jit_comp.c, arch_prepare_bpf_trampoline):
  * the traced function's arguments are saved on the trampoline's stack just
- * below its frame: [arg][return value, only with fexit][saved rbp][return
- * into the traced function][return into its caller]. The slot holding
- * "traced function + a few bytes" is found, and the next one is the caller.
- * One probe read instead of a stack walk (bpf_get_stackid costs ~10x the
- * whole hook). Should a kernel lay the frame out differently, no slot
- * matches and the site is 0 ("[unknown]"), never a wrong name.
+ * below its frame: [arg][return value, when the trampoline calls the
+ * function (fexit)][saved rbp][return into the traced function][return into
+ * its caller]. The slot holding "traced function + a few bytes" is found,
+ * and the next one is the caller. One probe read instead of a stack walk
+ * (bpf_get_stackid costs ~10x the whole hook). Should a kernel lay the frame
+ * out differently, no slot matches and the site is 0 ("[unknown]"), never a
+ * wrong name. Without bpf_probe_read_kernel() there is no site.
  */
 static __always_inline __u64 caller_ip(void *ctx)
 {
-	__u64 fip = bpf_get_func_ip(ctx), slots[4] = {};
+	__u64 fip, slots[4] = {};
 
+	if (!can_read_kernel)
+		return 0;
+	fip = bpf_get_func_ip(ctx);
 	if (bpf_probe_read_kernel(slots, sizeof(slots), (char *)ctx + 8))
 		return 0;
 	if (slots[0] - fip <= 32)
@@ -124,118 +204,231 @@ static __always_inline __s64 acquire_site(void *ctx)
 	return track_stacks ? stack_id(ctx) : (__s64)caller_ip(ctx);
 }
 
-static __always_inline void learn_pool(struct worker_pool *pool)
+/* Where a wakeup or an rq acquisition under the held pool->lock happened. */
+static __always_inline void count_site_under_pool(void *ctx, struct ls_cpu_state *st,
+						  __u32 counter)
 {
-	struct ls_cpu_state *st = state();
-
-	if (!pool || !st)
-		return;
-	learn_lock(addr_of(st, &pool->lock), pool_kind(pool));
+	if (track_stacks)
+		site_count(counter, 0, stack_id(ctx));
+	else if (track_sites)
+		site_count(counter, st->pool_ctx, st->pool_site);
 }
 
-/* ---- spinlock hooks (fentry): the hot path ------------------------------ */
+static __always_inline void learn_pool(struct ls_cpu_state *st, struct worker_pool *pool,
+				       bool raw)
+{
+	if (pool)
+		learn_lock(addr_of(st, &pool->lock), pool_kind(pool, raw));
+}
 
-static __always_inline void on_lock(void *ctx, const void *ptr)
+/* ---- lock entry (fentry): a wait starts --------------------------------- */
+
+/* Remembers which lock this CPU is about to take, and when, if it has to
+ * wait for it (its word says held, pending or queued): the exit hook then
+ * needs no filter look-up, and times the wait. */
+static __always_inline void on_lock_entry(raw_spinlock_t *lock_ptr)
 {
 	struct ls_cpu_state *st = state();
+	struct self_clock c;
 	__u64 lock;
 	__u32 kind;
 
 	if (!st)
 		return;
-	st->events++;
-	lock = addr_of(st, ptr);
-	if (lock & LS_KIND_MASK)
-		return;
-	if (st->pool_lock) {
-		if (lock == st->pool_lock) {
-			/* A spinlock cannot be taken twice: its unlock was missed
-			 * (recursion miss). Drop the stale hold, start anew. */
-			count(LS_D_UNPAIRED);
-			st->pool_acq_ns = bpf_ktime_get_ns();
-			st->rq_lock = 0;
-			return;
-		}
-		kind = lock_kind(lock);
-		if (kind == LS_KIND_RQ) {
-			count(LS_C_RQ_UNDER_POOL);
-			if (!st->rq_lock) {
-				st->rq_lock = lock;
-				st->rq_start_ns = bpf_ktime_get_ns();
-			}
-			if (track_stacks)
-				site_count(LS_SC_RQ_UNDER_POOL, 0, stack_id(ctx));
-			else if (track_sites)
-				site_count(LS_SC_RQ_UNDER_POOL, st->pool_ctx, st->pool_site);
-		} else if (kind != LS_KIND_NONE) {
-			count(LS_C_POOL_NESTED);
-		}
-		return;
-	}
+	st->runs[LS_RUN_LOCK_ENTRY]++;
+	c = self_begin(st);
+	lock = addr_of(st, lock_ptr);
 	kind = lock_kind(lock);
-	if (kind == LS_KIND_NONE || kind == LS_KIND_RQ)
-		return;
-	st->pool_lock = lock;
-	st->pool_kind = kind;
-	st->rq_lock = 0;
-	st->pool_ctx = LS_CTX_NONE;
-	st->pool_site = acquire_site(ctx);
-	count(LS_C_POOL_ACQUIRED);
-	st->pool_acq_ns = bpf_ktime_get_ns();
+	st->entry_lock = lock;
+	st->entry_kind = kind;
+	st->entry_ns = kind != LS_KIND_NONE && lock_busy(lock_ptr) ? bpf_ktime_get_ns() : 0;
+	self_end(st, &c);
 }
 
-static __always_inline void on_unlock(const void *ptr)
+/* ---- lock exit (fexit): a hold starts ----------------------------------- */
+
+static __always_inline void start_hold(void *ctx, struct ls_cpu_state *st, __u64 lock, __u32 kind,
+				       bool trylock)
+{
+	st->pool_lock = lock;
+	st->pool_kind = kind;
+	st->pool_ctx = LS_CTX_NONE;
+	st->rq_lock = 0;
+	st->self_ns = 0;
+	st->self_runs = 0;
+	st->depth = 0;
+	st->pool_site = acquire_site(ctx);
+	count(LS_C_POOL_ACQUIRED);
+	if (trylock)
+		count(LS_C_POOL_TRYLOCKED);
+	st->pool_acq_ns = bpf_ktime_get_ns(); /* last: the site look-up is not in the hold */
+}
+
+static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool acquired,
+				      bool trylock)
 {
 	struct ls_cpu_state *st = state();
-	__u64 lock, now;
+	struct self_clock c;
+	__u64 lock, entry_ns = 0, now;
+	__u32 kind;
 
 	if (!st)
 		return;
-	st->events++;
-	if (!st->pool_lock)
-		return;
-	lock = addr_of(st, ptr);
-	if (lock == st->rq_lock) {
-		hist(LS_M_RQ_NESTED, LS_KIND_RQ, bpf_ktime_get_ns() - st->rq_start_ns);
-		st->rq_lock = 0;
-		return;
+	st->runs[LS_RUN_LOCKED]++;
+	c = self_begin(st);
+	lock = addr_of(st, lock_ptr);
+	if (st->entry_lock == lock && !trylock) {
+		kind = st->entry_kind;
+		entry_ns = st->entry_ns;
+	} else {
+		kind = lock_kind(lock);
 	}
-	if (lock != st->pool_lock)
-		return;
-	now = bpf_ktime_get_ns();
-	hist(LS_M_POOL_HOLD, st->pool_kind, now - st->pool_acq_ns);
+	st->entry_lock = 0;
+	if (!acquired || kind == LS_KIND_NONE)
+		goto out;
+	now = entry_ns ? bpf_ktime_get_ns() : 0;
+	if (entry_ns) {
+		count(kind == LS_KIND_RQ ? LS_C_RQ_WAITED : LS_C_POOL_WAITED);
+		hist(kind == LS_KIND_RQ ? LS_M_RQ_WAIT : LS_M_POOL_WAIT, kind, now - entry_ns);
+	}
+	if (kind == LS_KIND_RQ) {
+		if (!st->pool_lock)
+			goto out;
+		count(LS_C_RQ_UNDER_POOL);
+		if (!st->rq_lock) {
+			st->rq_lock = lock;
+			st->rq_acq_ns = now ? now : bpf_ktime_get_ns();
+			st->rq_self_base = st->self_ns;
+		}
+		count_site_under_pool(ctx, st, LS_SC_RQ_UNDER_POOL);
+		goto out;
+	}
+	if (st->pool_lock) {
+		/* A pool->lock while one is held: its unlock was missed (the
+		 * same lock again, or another). Start anew from this one. */
+		count(lock == st->pool_lock ? LS_D_UNPAIRED : LS_D_POOL_NESTED);
+	}
+	self_end(st, &c);
+	start_hold(ctx, st, lock, kind, trylock);
+	return;
+out:
+	self_end(st, &c);
+}
+
+/* ---- unlock (fentry): a hold ends --------------------------------------- */
+
+static __always_inline void end_hold(struct ls_cpu_state *st, __u64 now)
+{
+	__u64 hold = now - st->pool_acq_ns, self = st->self_ns;
+
+	hold = hold > self ? hold - self : 0;
+	hist(LS_M_POOL_HOLD, st->pool_kind, hold);
+	count_add(LS_C_HOLD_SELF_NS, self);
+	count_add(LS_C_HOLD_SELF_RUNS, st->self_runs);
 	if (track_sites && (track_stacks ? st->pool_site >= 0 : st->pool_site != 0))
-		site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_site, now - st->pool_acq_ns);
+		site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_site, hold);
 	st->pool_lock = 0;
 	st->rq_lock = 0;
+	st->self_ns = 0;
+	st->self_runs = 0;
+	st->depth = 0;
+}
+
+static __always_inline void on_unlock(raw_spinlock_t *lock_ptr)
+{
+	struct ls_cpu_state *st = state();
+	__u64 lock, now, nested;
+
+	if (!st)
+		return;
+	st->runs[LS_RUN_UNLOCK]++;
+	if (!st->pool_lock)
+		return; /* nothing held on this CPU: the common case */
+	now = bpf_ktime_get_ns(); /* first: the hold ends here */
+	lock = addr_of(st, lock_ptr);
+	if (lock == st->pool_lock) {
+		end_hold(st, now);
+		return;
+	}
+	/* Another lock released inside the hold: this program is lockscope's
+	 * own time inside it (`now` is its start). */
+	nested = st->depth++;
+	if (lock == st->rq_lock) {
+		__u64 held = now - st->rq_acq_ns, self = st->self_ns - st->rq_self_base;
+
+		hist(LS_M_RQ_NESTED, LS_KIND_RQ, held > self ? held - self : 0);
+		st->rq_lock = 0;
+	}
+	if (st->depth)
+		st->depth--;
+	if (!nested) {
+		st->self_ns += bpf_ktime_get_ns() - now;
+		st->self_runs++;
+	}
 }
 
 SEC("fentry/_raw_spin_lock")
-int BPF_PROG(ls_lock, raw_spinlock_t *lock)
+int BPF_PROG(ls_lock_entry, raw_spinlock_t *lock)
 {
-	on_lock(ctx, lock);
+	on_lock_entry(lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_lock_irq")
-int BPF_PROG(ls_lock_irq, raw_spinlock_t *lock)
+int BPF_PROG(ls_lock_irq_entry, raw_spinlock_t *lock)
 {
-	on_lock(ctx, lock);
+	on_lock_entry(lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_lock_irqsave")
-int BPF_PROG(ls_lock_irqsave, raw_spinlock_t *lock)
+int BPF_PROG(ls_lock_irqsave_entry, raw_spinlock_t *lock)
 {
-	on_lock(ctx, lock);
+	on_lock_entry(lock);
 	return 0;
 }
 
 /* Only on lockdep kernels; elsewhere raw_spin_lock_nested() is _raw_spin_lock(). */
 SEC("fentry/_raw_spin_lock_nested")
+int BPF_PROG(ls_lock_nested_entry, raw_spinlock_t *lock)
+{
+	on_lock_entry(lock);
+	return 0;
+}
+
+SEC("fexit/_raw_spin_lock")
+int BPF_PROG(ls_lock, raw_spinlock_t *lock)
+{
+	on_locked(ctx, lock, true, false);
+	return 0;
+}
+
+SEC("fexit/_raw_spin_lock_irq")
+int BPF_PROG(ls_lock_irq, raw_spinlock_t *lock)
+{
+	on_locked(ctx, lock, true, false);
+	return 0;
+}
+
+SEC("fexit/_raw_spin_lock_irqsave")
+int BPF_PROG(ls_lock_irqsave, raw_spinlock_t *lock)
+{
+	on_locked(ctx, lock, true, false);
+	return 0;
+}
+
+SEC("fexit/_raw_spin_lock_nested")
 int BPF_PROG(ls_lock_nested, raw_spinlock_t *lock)
 {
-	on_lock(ctx, lock);
+	on_locked(ctx, lock, true, false);
+	return 0;
+}
+
+/* node_activate_pending_pwq() (6.9+) trylocks a foreign pool and kicks it. */
+SEC("fexit/_raw_spin_trylock")
+int BPF_PROG(ls_trylock, raw_spinlock_t *lock, int ret)
+{
+	on_locked(ctx, lock, ret != 0, true);
 	return 0;
 }
 
@@ -260,99 +453,81 @@ int BPF_PROG(ls_unlock_irqrestore, raw_spinlock_t *lock)
 	return 0;
 }
 
-/* ---- wakeups and the workqueue functions (fentry) ----------------------- */
-
-/* This CPU's state while it holds a pool->lock, else NULL. */
-static __always_inline struct ls_cpu_state *holding_pool_lock(void)
-{
-	struct ls_cpu_state *st = state();
-
-	return st && st->pool_lock ? st : NULL;
-}
+/* ---- the workqueue functions (fentry) ----------------------------------- */
 
 /* Names the first workqueue function seen inside the hold: with the
- * acquirer's address it says where a wakeup or rq acquisition came from. */
-static __always_inline void note_context(struct ls_cpu_state *st, __u32 context)
+ * acquirer's address it says where a wakeup or rq acquisition came from;
+ * `under` counts the call when this CPU holds a pool->lock. */
+static __always_inline void workqueue_call(__u32 calls, __u32 under, __u32 context)
 {
+	struct ls_cpu_state *st = state();
+	struct self_clock c;
+
+	count(calls);
+	if (!st)
+		return;
+	st->runs[LS_RUN_FUNCTION]++;
+	if (!st->pool_lock)
+		return;
+	c = self_begin(st);
 	if (!st->pool_ctx)
 		st->pool_ctx = context;
-}
-
-SEC("fentry/try_to_wake_up")
-int BPF_PROG(ls_ttwu, struct task_struct *p)
-{
-	struct ls_cpu_state *st;
-
-	count(LS_C_WAKEUPS);
-	st = holding_pool_lock();
-	if (!st)
-		return 0;
-	count(LS_C_WAKEUPS_UNDER_POOL);
-	if (track_stacks)
-		site_count(LS_SC_WAKEUP_UNDER_POOL, 0, stack_id(ctx));
-	else if (track_sites)
-		site_count(LS_SC_WAKEUP_UNDER_POOL, st->pool_ctx, st->pool_site);
-	return 0;
+	if (under)
+		count(under);
+	self_end(st, &c);
 }
 
 SEC("fentry/wake_up_process")
 int BPF_PROG(ls_wake_up_process, struct task_struct *p)
 {
-	struct ls_cpu_state *st = holding_pool_lock();
-
-	count(LS_C_WAKE_UP_PROCESS);
-	if (st) {
-		note_context(st, LS_CTX_WAKE_UP_PROCESS);
-		count(LS_C_WAKE_UP_PROCESS_UNDER_POOL);
-	}
+	workqueue_call(LS_C_WAKE_UP_PROCESS, LS_C_WAKE_UP_PROCESS_UNDER_POOL,
+		       LS_CTX_WAKE_UP_PROCESS);
 	return 0;
 }
 
 SEC("fentry/wake_up_q")
 int BPF_PROG(ls_wake_up_q, void *head)
 {
-	struct ls_cpu_state *st = holding_pool_lock();
-
-	count(LS_C_WAKE_UP_Q);
-	if (st) {
-		note_context(st, LS_CTX_WAKE_UP_Q);
-		count(LS_C_WAKE_UP_Q_UNDER_POOL);
-	}
+	workqueue_call(LS_C_WAKE_UP_Q, LS_C_WAKE_UP_Q_UNDER_POOL, LS_CTX_WAKE_UP_Q);
 	return 0;
 }
 
+/* Every kick_pool() runs under its pool->lock (lockdep_assert_held): the
+ * share seen under a held pool->lock measures how many holds were missed. */
 SEC("fentry/kick_pool")
 int BPF_PROG(ls_kick_pool, struct worker_pool *pool)
 {
-	struct ls_cpu_state *st = holding_pool_lock();
+	struct ls_cpu_state *st = state();
 
-	count(LS_C_KICK_POOL);
-	if (st) {
-		note_context(st, LS_CTX_KICK_POOL);
-		count(LS_C_KICK_POOL_UNDER_POOL);
-	}
-	learn_pool(pool);
+	workqueue_call(LS_C_KICK_POOL, LS_C_KICK_POOL_UNDER_POOL, LS_CTX_KICK_POOL);
+	if (st)
+		learn_pool(st, pool, false);
 	return 0;
 }
 
-/* Merged patch: kick_pool_pick(pool, &task); posted v2: kick_pool_pick(pool, &wake_q). */
+/* Merged patch: kick_pool_pick(pool, &task); posted v2: kick_pool_pick(pool,
+ * &wake_q). Also always under its pool->lock. */
 SEC("fentry/kick_pool_pick")
 int BPF_PROG(ls_kick_pool_pick, struct worker_pool *pool)
 {
-	struct ls_cpu_state *st = holding_pool_lock();
+	struct ls_cpu_state *st = state();
 
-	count(LS_C_KICK_POOL_PICK);
+	workqueue_call(LS_C_KICK_POOL_PICK, LS_C_KICK_POOL_PICK_UNDER_POOL, LS_CTX_KICK_POOL_PICK);
 	if (st)
-		note_context(st, LS_CTX_KICK_POOL_PICK);
-	learn_pool(pool);
+		learn_pool(st, pool, false);
 	return 0;
 }
 
 SEC("fentry/process_one_work")
 int BPF_PROG(ls_process_one_work, struct worker *worker)
 {
+	struct ls_cpu_state *st = state();
+
 	count(LS_C_PROCESS_ONE_WORK);
-	learn_pool(BPF_CORE_READ(worker, pool));
+	if (!st)
+		return 0;
+	st->runs[LS_RUN_FUNCTION]++;
+	learn_pool(st, worker->pool, false);
 	return 0;
 }
 
@@ -365,189 +540,288 @@ int BPF_PROG(ls_rcu_free_pool, struct rcu_head *rcu)
 
 	if (!st)
 		return 0;
+	st->runs[LS_RUN_FUNCTION]++;
 	pool = addr_of(st, rcu) - bpf_core_field_offset(struct worker_pool, rcu);
 	forget_lock(pool + bpf_core_field_offset(struct worker_pool, lock));
 	return 0;
 }
 
 /* ---- tracepoints: tp_btf, with raw_tp twins for kernels without it ------ */
-/* Bodies read kernel memory with BPF_CORE_READ only, so they serve both. */
+/* Each handler takes `raw` (a constant): raw_tp arguments are numbers and are
+ * read with probe reads, tp_btf arguments are BTF pointers and walked. */
 
-static __always_inline void on_contention_begin(__u64 lock)
+/* A wakeup that proceeds (the task's state matched); under a held pool->lock
+ * it is the patch's subject. The rq->lock it then takes (unless it goes to
+ * the wakelist by IPI) is counted at the lock. */
+static __always_inline void on_sched_waking(void *ctx, bool raw)
 {
 	struct ls_cpu_state *st = state();
+	struct self_clock c;
+	unsigned int flags;
+
+	if (!st)
+		return;
+	st->runs[LS_RUN_WAKING]++;
+	c = self_begin(st);
+	count(LS_C_WAKEUPS);
+	if (st->pool_lock) {
+		count(LS_C_WAKEUPS_UNDER_POOL);
+		count_site_under_pool(ctx, st, LS_SC_WAKEUP_UNDER_POOL);
+	}
+	if (raw) {
+		struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+
+		flags = BPF_CORE_READ(cur, flags);
+		if (flags & PF_WQ_WORKER) {
+			count(LS_C_SCHED_WAKING_KWORKER);
+			if (track_sites)
+				site_count(LS_SC_KWORKER_WAKING, 0,
+					   kworker_current_func(cur, can_read_kernel));
+		}
+	} else {
+		struct task_struct *cur = bpf_get_current_task_btf();
+
+		if (cur->flags & PF_WQ_WORKER) {
+			count(LS_C_SCHED_WAKING_KWORKER);
+			if (track_sites)
+				site_count(LS_SC_KWORKER_WAKING, 0,
+					   kworker_current_func(cur, can_read_kernel));
+		}
+	}
+	self_end(st, &c);
+}
+
+/* Contended waits as the tracepoints see them (the tracepoint backend; the
+ * function hooks time waits themselves). Only spinning waiters of tracked
+ * locks are pushed: a sleeping lock's wait ends on another CPU. */
+static __always_inline void on_contention_begin(__u64 lock, unsigned int flags)
+{
+	struct ls_cpu_state *st = state();
+	struct self_clock c;
 	__u64 d;
 
 	if (!st)
 		return;
+	st->runs[LS_RUN_CONTENTION]++;
+	if (!(flags & LCB_F_SPIN))
+		return;
+	c = self_begin(st);
+	if (lock_kind(lock) == LS_KIND_NONE)
+		goto out;
 	d = st->cont_depth;
-	if (d > 0 && d <= LS_CONT_DEPTH && st->cont_lock[(d - 1) & (LS_CONT_DEPTH - 1)] == lock)
-		return; /* mutex: spin then sleep, one wait */
 	if (d >= LS_CONT_DEPTH) {
 		count(LS_D_CONTENTION_DEPTH);
-		return;
+		goto out;
 	}
 	st->cont_lock[d & (LS_CONT_DEPTH - 1)] = lock;
 	st->cont_ns[d & (LS_CONT_DEPTH - 1)] = bpf_ktime_get_ns();
 	st->cont_depth = d + 1;
+out:
+	self_end(st, &c);
 }
 
 static __always_inline void on_contention_end(__u64 lock)
 {
 	struct ls_cpu_state *st = state();
-	__u64 d, now, wait;
+	struct self_clock c;
+	__u64 d, wait;
 	__u32 kind;
 
 	if (!st)
 		return;
+	st->runs[LS_RUN_CONTENTION]++;
 	d = st->cont_depth;
 	if (d == 0 || d > LS_CONT_DEPTH)
 		return;
 	d = (d - 1) & (LS_CONT_DEPTH - 1);
 	if (st->cont_lock[d] != lock)
-		return; /* begin lost (attached mid-wait): ignore */
+		return; /* begin not seen (attached mid-wait, or not a tracked spin wait) */
+	c = self_begin(st);
 	st->cont_depth = d;
-	now = bpf_ktime_get_ns();
-	wait = now - st->cont_ns[d];
+	wait = bpf_ktime_get_ns() - st->cont_ns[d];
 	kind = lock_kind(lock);
-	if (kind == LS_KIND_NONE)
-		return;
 	if (kind == LS_KIND_RQ) {
 		count(LS_C_CONTENTION_RQ);
-		hist(LS_M_RQ_WAIT, LS_KIND_RQ, wait);
-		return;
+		if (!waits_from_hooks)
+			hist(LS_M_RQ_WAIT, LS_KIND_RQ, wait);
+	} else if (kind != LS_KIND_NONE) {
+		count(LS_C_CONTENTION_POOL);
+		if (!waits_from_hooks)
+			hist(LS_M_POOL_WAIT, kind, wait);
 	}
-	count(LS_C_CONTENTION_POOL);
-	hist(LS_M_POOL_WAIT, kind, wait);
-	if (st->pool_lock == lock)
-		st->pool_acq_ns = now; /* the hold starts when the wait ends */
+	self_end(st, &c);
 }
 
-static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct work_struct *work)
+/* The workqueue's name, on a work function's first sighting: a string read
+ * with bpf_probe_read_kernel_str() (none under lockdown=confidentiality). */
+static __always_inline void note_workqueue(struct pool_workqueue *pwq, __u64 func)
 {
-	struct worker_pool *pool = BPF_CORE_READ(pwq, pool);
-	struct inflight in = { .queued_ns = bpf_ktime_get_ns() };
+	char name[LS_WQ_NAME_LEN] = {};
+
+	if (!can_read_kernel || bpf_map_lookup_elem(&func_wq, &func))
+		return;
+	BPF_CORE_READ_STR_INTO(&name, pwq, wq, name);
+	bpf_map_update_elem(&func_wq, &func, &name, BPF_NOEXIST);
+}
+
+static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct work_struct *work,
+					  bool raw)
+{
 	struct ls_cpu_state *st = state();
-	__u64 w, func;
+	struct inflight in = {};
+	struct worker_pool *pool;
+	struct self_clock c;
+	__u64 w;
 
 	if (!st)
 		return;
-	w = addr_of(st, work);
-
+	st->runs[LS_RUN_WORKQUEUE]++;
+	c = self_begin(st);
 	count(LS_C_WQ_QUEUED);
-	learn_pool(pool);
-	if (!track_wq_latency)
-		return;
+	pool = LS_READ(raw, pwq, pool);
+	learn_pool(st, pool, raw);
+	if (!track_wq_latency || !pool)
+		goto out;
+	in.queued_ns = bpf_ktime_get_ns();
 	in.kind = lock_kind(addr_of(st, &pool->lock));
+	w = addr_of(st, work);
 	if (bpf_map_update_elem(&inflight, &w, &in, BPF_ANY))
 		count(LS_D_INFLIGHT_FULL);
-	func = (__u64)BPF_CORE_READ(work, func);
-	if (track_sites && !bpf_map_lookup_elem(&func_wq, &func)) {
-		char name[LS_WQ_NAME_LEN] = {};
-
-		BPF_CORE_READ_STR_INTO(&name, pwq, wq, name);
-		bpf_map_update_elem(&func_wq, &func, &name, BPF_NOEXIST);
-	}
+	if (track_sites)
+		note_workqueue(pwq, (__u64)LS_READ(raw, work, func));
+out:
+	self_end(st, &c);
 }
 
-static __always_inline void on_execute_start(struct work_struct *work)
+static __always_inline void on_execute_start(struct work_struct *work, bool raw)
 {
 	struct ls_cpu_state *st = state();
-	__u64 w, now = bpf_ktime_get_ns(), func;
+	struct exec_key key = {};
+	struct exec_val run = {};
 	struct inflight *in;
+	__u64 w;
 
-	count(LS_C_WQ_STARTED);
 	if (!st)
 		return;
+	st->runs[LS_RUN_WORKQUEUE]++;
+	count(LS_C_WQ_STARTED);
+	if (!track_wq_latency)
+		return;
 	w = addr_of(st, work);
-	func = (__u64)BPF_CORE_READ(work, func);
+	run.start_ns = bpf_ktime_get_ns();
+	run.func = (__u64)LS_READ(raw, work, func);
 	in = bpf_map_lookup_elem(&inflight, &w);
 	if (in) {
-		__u64 lat = now - in->queued_ns;
+		__u64 lat = run.start_ns - in->queued_ns;
 		__u32 kind = in->kind;
 
 		bpf_map_delete_elem(&inflight, &w);
 		hist(LS_M_WQ_QUEUE_LAT, 0, lat);
 		if (track_sites)
-			site_hist(LS_M_WQ_QUEUE_LAT, kind, func, lat);
+			site_hist(LS_M_WQ_QUEUE_LAT, kind, run.func, lat);
 	}
-	st->exec_start_ns = now;
-	st->exec_func = func;
+	key.work = w;
+	key.task = bpf_get_current_task();
+	if (bpf_map_update_elem(&executing, &key, &run, BPF_ANY))
+		count(LS_D_EXEC_FULL);
 }
 
-static __always_inline void on_execute_end(void)
+static __always_inline void on_execute_end(struct work_struct *work)
 {
 	struct ls_cpu_state *st = state();
+	struct exec_key key = {};
+	struct exec_val *run;
 	__u64 d;
 
-	count(LS_C_WQ_ENDED);
-	if (!st || !st->exec_start_ns)
+	if (!st)
 		return;
-	d = bpf_ktime_get_ns() - st->exec_start_ns;
+	st->runs[LS_RUN_WORKQUEUE]++;
+	count(LS_C_WQ_ENDED);
+	if (!track_wq_latency)
+		return;
+	key.work = addr_of(st, work);
+	key.task = bpf_get_current_task();
+	run = bpf_map_lookup_elem(&executing, &key);
+	if (!run)
+		return; /* started before the recording */
+	d = bpf_ktime_get_ns() - run->start_ns;
 	hist(LS_M_WQ_EXEC, 0, d);
 	if (track_sites)
-		site_hist(LS_M_WQ_EXEC, 0, st->exec_func, d);
-	st->exec_start_ns = 0;
+		site_hist(LS_M_WQ_EXEC, 0, run->func, d);
+	bpf_map_delete_elem(&executing, &key);
 }
 
-/* Learns this CPU's rq lock from the task leaving it (see rq_of_task()). */
-static __always_inline void on_sched_switch(struct task_struct *prev)
-{
-	struct ls_cpu_state *st;
-	__u64 rq = rq_of_task(prev), lock;
-
-	if (!rq)
-		return;
-	lock = rq_lock_addr(rq);
-	st = state();
-	if (!st || st->rq_self == lock)
-		return;
-	st->rq_self = lock;
-	learn_lock(lock, LS_KIND_RQ);
-}
-
-static __always_inline void on_sched_waking(void)
-{
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
-
-	count(LS_C_SCHED_WAKING);
-	if (!(BPF_CORE_READ(cur, flags) & PF_WQ_WORKER))
-		return;
-	count(LS_C_SCHED_WAKING_KWORKER);
-	if (track_sites)
-		site_count(LS_SC_KWORKER_WAKING, 0, kworker_current_func(cur));
-}
-
-/* Every run of a tracepoint program counts in the loss denominator too. */
-static __always_inline void tp_event(void)
+static __always_inline void on_activate_work(void)
 {
 	struct ls_cpu_state *st = state();
 
 	if (st)
-		st->events++;
+		st->runs[LS_RUN_WORKQUEUE]++;
+	count(LS_C_WQ_ACTIVATED);
+}
+
+/*
+ * No raw spinlock is held across a context switch: any hold or wait this
+ * CPU's state still has open was missed at its end (a recursion miss of
+ * the unlock hook, say) and is dropped and counted. Also learns this CPU's
+ * rq lock from the task leaving it (see rq_of_task()).
+ */
+static __always_inline void on_sched_switch(struct task_struct *prev, bool raw)
+{
+	struct ls_cpu_state *st = state();
+	struct rq *rq;
+	__u64 lock;
+
+	if (!st)
+		return;
+	st->runs[LS_RUN_SWITCH]++;
+	if (st->pool_lock) {
+		count(LS_D_HELD_AT_SWITCH);
+		st->pool_lock = 0;
+		st->rq_lock = 0;
+		st->self_ns = 0;
+		st->self_runs = 0;
+	}
+	st->depth = 0;
+	st->entry_lock = 0;
+	st->cont_depth = 0;
+	rq = rq_of_task(prev, raw);
+	if (!rq)
+		return;
+	lock = rq_lock_addr(addr_of(st, rq));
+	if (st->rq_self != lock && learn_lock(lock, LS_KIND_RQ))
+		st->rq_self = lock;
 }
 
 #define LS_UNPAREN(...) __VA_ARGS__
 /* One handler, two attachments: tp_btf/NAME and raw_tp/NAME. */
-#define LS_TRACEPOINT(tp, args, body)                                             \
-	SEC("tp_btf/" #tp) int BPF_PROG(btf_##tp, LS_UNPAREN args) { tp_event(); body } \
-	SEC("raw_tp/" #tp) int BPF_PROG(raw_##tp, LS_UNPAREN args) { tp_event(); body }
+#define LS_TRACEPOINT(tp, args, body)                                            \
+	SEC("tp_btf/" #tp) int BPF_PROG(btf_##tp, LS_UNPAREN args)                   \
+	{                                                                            \
+		const bool raw = false;                                              \
+		body                                                                 \
+	}                                                                            \
+	SEC("raw_tp/" #tp) int BPF_PROG(raw_##tp, LS_UNPAREN args)                   \
+	{                                                                            \
+		const bool raw = true;                                               \
+		body                                                                 \
+	}
 
-LS_TRACEPOINT(contention_begin, (void *lock, unsigned int flags),
-	      { on_contention_begin((__u64)lock); return 0; })
-LS_TRACEPOINT(contention_end, (void *lock, int ret),
-	      { on_contention_end((__u64)lock); return 0; })
-LS_TRACEPOINT(workqueue_queue_work,
-	      (int req_cpu, struct pool_workqueue *pwq, struct work_struct *work),
-	      { on_queue_work(pwq, work); return 0; })
-LS_TRACEPOINT(workqueue_activate_work, (struct work_struct *work),
-	      { count(LS_C_WQ_ACTIVATED); return 0; })
-LS_TRACEPOINT(workqueue_execute_start, (struct work_struct *work),
-	      { on_execute_start(work); return 0; })
-LS_TRACEPOINT(workqueue_execute_end, (struct work_struct *work, work_func_t function),
-	      { on_execute_end(); return 0; })
+LS_TRACEPOINT(sched_waking, (struct task_struct *p),
+	      { (void)raw; on_sched_waking(ctx, raw); return 0; })
 LS_TRACEPOINT(sched_switch,
 	      (bool preempt, struct task_struct *prev, struct task_struct *next),
-	      { on_sched_switch(prev); return 0; })
-LS_TRACEPOINT(sched_waking, (struct task_struct *p),
-	      { on_sched_waking(); return 0; })
+	      { on_sched_switch(prev, raw); return 0; })
+LS_TRACEPOINT(workqueue_queue_work,
+	      (int req_cpu, struct pool_workqueue *pwq, struct work_struct *work),
+	      { on_queue_work(pwq, work, raw); return 0; })
+LS_TRACEPOINT(workqueue_activate_work, (struct work_struct *work),
+	      { (void)raw; on_activate_work(); return 0; })
+LS_TRACEPOINT(workqueue_execute_start, (struct work_struct *work),
+	      { on_execute_start(work, raw); return 0; })
+LS_TRACEPOINT(workqueue_execute_end, (struct work_struct *work, work_func_t function),
+	      { (void)raw; on_execute_end(work); return 0; })
+LS_TRACEPOINT(contention_begin, (void *lock, unsigned int flags),
+	      { (void)raw; on_contention_begin((__u64)lock, flags); return 0; })
+LS_TRACEPOINT(contention_end, (void *lock, int ret),
+	      { (void)raw; on_contention_end((__u64)lock); return 0; })

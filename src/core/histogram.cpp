@@ -51,13 +51,28 @@ void Histogram::merge(const Histogram& o) {
 }
 
 void Histogram::merge_bpf(const ls_hist& h) {
-  if (h.count == 0) return;
-  if (count_ == 0 || h.min < min_) min_ = h.min;
-  max_ = std::max<uint64_t>(max_, h.max);
-  count_ += h.count;
+  // The programs may be halfway through an update while this copy is read
+  // (bucket first, count last: bpf/hist.bpf.h). The buckets are the truth:
+  // the count is theirs, and min/max are widened to the buckets' bounds
+  // when the update had not reached them yet.
+  uint64_t n = 0;
+  uint32_t first = kBuckets, last = 0;
+  for (uint32_t i = 0; i < kBuckets; ++i)
+    if (h.buckets[i]) {
+      n += h.buckets[i];
+      first = std::min(first, i);
+      last = i;
+    }
+  if (n == 0) return;
+  uint64_t lo = h.min, hi = h.max;
+  if (h.count == 0 || lo > lower_bound(first) + width(first) - 1) lo = lower_bound(first);
+  if (h.count == 0 || hi < lower_bound(last)) hi = lower_bound(last) + width(last) - 1;
+  if (count_ == 0 || lo < min_) min_ = lo;
+  max_ = std::max<uint64_t>(max_, hi);
+  count_ += n;
   sum_ += h.sum;
   clamped_ += h.clamped;
-  for (uint32_t i = 0; i < kBuckets; ++i)
+  for (uint32_t i = first; i <= last; ++i)
     if (h.buckets[i]) buckets_[i] += h.buckets[i];
 }
 

@@ -20,11 +20,15 @@ int g_verbosity = 0;
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG && g_verbosity < 2) return 0;
   if (level != LIBBPF_DEBUG && g_verbosity < 1) return 0;
-  char buf[1024];
-  int n = vsnprintf(buf, sizeof(buf), format, args);
-  std::string msg(buf, n < 0 ? 0 : std::min<size_t>(size_t(n), sizeof(buf) - 1));
+  // Whole messages: a verifier log runs to many kilobytes.
+  va_list again;
+  va_copy(again, args);
+  int n = vsnprintf(nullptr, 0, format, args);
+  std::string msg(n > 0 ? size_t(n) : 0, '\0');
+  if (n > 0) vsnprintf(msg.data(), msg.size() + 1, format, again);
+  va_end(again);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
-  msg.insert(0, "libbpf: ");
+  if (msg.rfind("libbpf: ", 0) != 0) msg.insert(0, "libbpf: ");
   write(level == LIBBPF_WARN ? Level::kWarn : Level::kDebug, msg);
   return n;
 }

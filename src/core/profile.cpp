@@ -72,7 +72,20 @@ Profile new_host_profile() {
   return p;
 }
 
+uint64_t Metric::events() const {
+  if (count) return *count;
+  return hist ? hist->count() : 0;
+}
+
 double Run::loss_fraction() const {
+  bool per_metric = false;
+  double worst = 0;
+  for (const auto& [_, m] : metrics)
+    if (m.loss) {
+      per_metric = true;
+      worst = std::max(worst, m.loss->fraction);
+    }
+  if (per_metric) return worst;
   uint64_t lost = total_drops();
   if (lost == 0) return 0.0;
   auto it = counters.find("hook_events");
@@ -177,6 +190,19 @@ json metric_to_json(const Metric& m) {
   if (m.count) j["count"] = *m.count;
   if (m.total) j["total"] = *m.total;
   if (auto s = m.share()) j["share"] = *s;
+  if (m.probe_effect) {
+    const ProbeEffect& e = *m.probe_effect;
+    uint64_t n = m.events();
+    j["probe_effect"] = {{"removed_ns", e.removed_ns}, {"program_runs", e.runs}};
+    // Derived, for readers; ignored on load.
+    if (n) {
+      j["probe_effect"]["mean_removed_ns"] = double(e.removed_ns) / double(n);
+      j["probe_effect"]["runs_per_event"] = double(e.runs) / double(n);
+    }
+  }
+  if (m.loss)
+    j["loss"] = {
+        {"drops", m.loss->drops}, {"recursion", m.loss->recursion}, {"fraction", m.loss->fraction}};
   if (!m.by_kind.empty()) {
     json k = json::object();
     for (const auto& [name, h] : m.by_kind) k[name] = hist_to_json(h);
@@ -208,6 +234,24 @@ Metric metric_from_json(const Reader& r, const json& j, const std::string& where
   if (j.contains("histogram")) m.hist = r.hist(j["histogram"], where + ".histogram");
   if (j.contains("count")) m.count = r.u64(j["count"], where + ".count");
   if (j.contains("total")) m.total = r.u64(j["total"], where + ".total");
+  if (j.contains("probe_effect")) {
+    const json& e = j["probe_effect"];
+    std::string w = where + ".probe_effect";
+    m.probe_effect = ProbeEffect{r.u64(r.field(e, "removed_ns", w), w + ".removed_ns"),
+                                 r.u64(r.field(e, "program_runs", w), w + ".program_runs")};
+  }
+  if (j.contains("loss")) {
+    const json& l = j["loss"];
+    std::string w = where + ".loss";
+    MetricLoss loss;
+    loss.drops = r.u64(r.field(l, "drops", w), w + ".drops");
+    loss.recursion = r.num(r.field(l, "recursion", w), w + ".recursion");
+    loss.fraction = r.num(r.field(l, "fraction", w), w + ".fraction");
+    if (!(loss.fraction >= 0 && loss.fraction <= 1) ||
+        !(loss.recursion >= 0 && loss.recursion <= 1))
+      r.fail(w, "a loss fraction is between 0 and 1");
+    m.loss = loss;
+  }
   if (j.contains("by_kind")) {
     if (!j["by_kind"].is_object()) r.fail(where + ".by_kind", "expected an object");
     for (const auto& [k, v] : j["by_kind"].items())

@@ -7,7 +7,10 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <vector>
 
 #include "featprobe.skel.h"
 #include "lockscope/core/bpf_raii.hpp"
@@ -27,7 +30,9 @@ std::string errno_detail(int err) {
     case EACCES: return "refused by the verifier (EACCES)";
     case ENOENT:
     case ESRCH: return "not found in kernel BTF (inlined or absent)";
-    case EINVAL: return "the kernel rejected the attachment (EINVAL): function not traceable?";
+    case EINVAL:
+      return "the kernel rejected it (EINVAL): function not traceable, or a helper the program "
+             "calls is withheld (lockdown=confidentiality withholds bpf_probe_read_kernel)";
     case ENOTSUP: return "not supported by this kernel (ENOTSUP)";
     default: return std::string(std::strerror(err));
   }
@@ -73,13 +78,48 @@ class KernelFeatures final : public FeatureSource {
   }
 
   AttachResult try_fentry(const std::string& func) override {
-    return cached(fentry_, func, [&] { return try_attach(func, /*fentry=*/true, /*raw=*/false); });
+    return cached(fentry_, func, [&] { return try_attach(Kind::kFentry, func); });
+  }
+  AttachResult try_fexit(const std::string& func) override {
+    return cached(fexit_, func, [&] { return try_attach(Kind::kFexit, func); });
   }
   AttachResult try_tp_btf(const std::string& tp) override {
-    return cached(tp_btf_, tp, [&] { return try_attach(tp, false, false); });
+    return cached(tp_btf_, tp, [&] { return try_attach(Kind::kTpBtf, tp); });
   }
   AttachResult try_raw_tp(const std::string& tp) override {
-    return cached(raw_tp_, tp, [&] { return try_attach(tp, false, true); });
+    return cached(raw_tp_, tp, [&] { return try_attach(Kind::kRawTp, tp); });
+  }
+  AttachResult try_read_kernel() override {
+    return cached(programs_, "read", [&] { return try_attach(Kind::kReadKernel, ""); });
+  }
+  AttachResult try_btf_walk() override {
+    return cached(programs_, "walk", [&] { return try_attach(Kind::kBtfWalk, ""); });
+  }
+
+  std::vector<std::string> kernel_symbols(const std::string& name) override {
+    if (!kallsyms_loaded_) {
+      kallsyms_loaded_ = true;
+      std::ifstream in("/proc/kallsyms");
+      std::string addr, type, sym;
+      while (in >> addr >> type >> sym) {
+        if (type != "t" && type != "T") continue;
+        if (in.peek() == '\t') in.ignore(1 << 20, '\n');  // "[module]": not vmlinux
+        kallsyms_.push_back(sym);
+      }
+    }
+    std::vector<std::string> out;
+    for (const auto& s : kallsyms_)
+      if (s == name ||
+          (s.size() > name.size() && s.compare(0, name.size(), name) == 0 && s[name.size()] == '.'))
+        out.push_back(s);
+    return out;
+  }
+
+  std::string read_host_file(const std::string& path) override {
+    std::ifstream in(path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
   }
 
  private:
@@ -107,14 +147,28 @@ class KernelFeatures final : public FeatureSource {
     return r;
   }
 
-  AttachResult try_attach(const std::string& target, bool fentry, bool raw) {
+  enum class Kind { kFentry, kFexit, kTpBtf, kRawTp, kReadKernel, kBtfWalk };
+
+  // Loads one program of featprobe.bpf.c (the others off) and, for the
+  // hook kinds, attaches it to `target`; the program kinds are loaded only
+  // (the verifier is what refuses them).
+  AttachResult try_attach(Kind kind, const std::string& target) {
     LIBBPF_OPTS(bpf_object_open_opts, opts);
     if (!custom_btf_.empty()) opts.btf_custom_path = custom_btf_.c_str();
     FeatSkel skel(featprobe_bpf__open_opts(&opts));
     if (!skel) return failure(errno, "open");
-    bpf_program* keep = fentry ? skel->progs.empty_fentry : skel->progs.empty_tp_btf;
-    bpf_program* drop = fentry ? skel->progs.empty_tp_btf : skel->progs.empty_fentry;
-    bpf_program__set_autoload(drop, false);
+    const bool raw = kind == Kind::kRawTp;
+    bpf_program* keep = kind == Kind::kFentry       ? skel->progs.empty_fentry
+                        : kind == Kind::kFexit      ? skel->progs.empty_fexit
+                        : kind == Kind::kReadKernel ? skel->progs.reads_kernel
+                        : kind == Kind::kBtfWalk    ? skel->progs.walks_btf
+                                                    : skel->progs.empty_tp_btf;
+    bpf_program* p;
+    bpf_object__for_each_program(p, skel->obj) bpf_program__set_autoload(p, p == keep);
+    if (kind == Kind::kReadKernel || kind == Kind::kBtfWalk) {
+      if (int err = featprobe_bpf__load(skel.get())) return failure(-err, "load");
+      return {true, 0, {}};
+    }
     if (raw) {
       // raw_tp needs no BTF target: attach by name after load.
       bpf_program__set_type(keep, BPF_PROG_TYPE_RAW_TRACEPOINT);
@@ -133,7 +187,9 @@ class KernelFeatures final : public FeatureSource {
   bool btf_loaded_ = false;
   struct btf* btf_ = nullptr;
   std::map<std::string, bool> in_btf_;
-  std::map<std::string, AttachResult> fentry_, tp_btf_, raw_tp_;
+  std::map<std::string, AttachResult> fentry_, fexit_, tp_btf_, raw_tp_, programs_;
+  bool kallsyms_loaded_ = false;
+  std::vector<std::string> kallsyms_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -70,7 +71,8 @@ const std::vector<std::string>& probe_functions() {
   static const std::vector<std::string> f = [] {
     std::vector<std::string> v;
     for (const auto& h : hook_catalogue())
-      if (h.kind == HookKind::kFentry) v.emplace_back(h.target);
+      if (is_function_hook(h) && std::find(v.begin(), v.end(), h.target) == v.end())
+        v.emplace_back(h.target);
     v.emplace_back("raw_spin_rq_lock_nested");  // inlined at some call sites: see docs/probe.md
     return v;
   }();
@@ -104,25 +106,77 @@ bool ProbeReport::fentry_ok(const std::string& name) const {
   return f && f->fentry.ok;
 }
 
+bool ProbeReport::fexit_ok(const std::string& name) const {
+  const FunctionStatus* f = function(name);
+  return f && f->fexit.ok;
+}
+
 bool ProbeReport::tracepoint_ok(const std::string& name) const {
   const TracepointStatus* t = tracepoint(name);
   return t && t->usable();
 }
 
+namespace {
+
+// How a workqueue function of the patch is present: in BTF (hookable), as a
+// compiler clone that only kallsyms lists ("kick_pool.isra.0": a static
+// function BTF leaves out), or not at all (inlined away, or absent).
+struct Presence {
+  bool btf = false;
+  std::string clone;  // kallsyms name when only a clone is there
+  bool any() const { return btf || !clone.empty(); }
+  std::string what(const std::string& name) const {
+    if (btf) return name + "() in BTF";
+    return name + "() as " + clone + " in kallsyms (a compiler clone BTF leaves out)";
+  }
+};
+
+Presence presence(FeatureSource& features, const std::string& name) {
+  Presence p;
+  p.btf = features.function_in_btf(name);
+  if (!p.btf)
+    for (const auto& sym : features.kernel_symbols(name))
+      if (p.clone.empty()) p.clone = sym;
+  return p;
+}
+
+// Spinlocks of a virtual machine without paravirt spinlocks take
+// virt_spin_lock(), which has no contention tracepoint. A hypervisor with
+// no paravirt clock (kvm-clock, Xen, Hyper-V) is the sign of that (QEMU TCG).
+void classify_contention(FeatureSource& features, ProbeReport& r) {
+  std::string cpuinfo = features.read_host_file("/proc/cpuinfo");
+  bool hypervisor = cpuinfo.find(" hypervisor") != std::string::npos;
+  std::string clocks =
+      features.read_host_file("/sys/devices/system/clocksource/clocksource0/available_clocksource");
+  bool paravirt = clocks.find("kvm-clock") != std::string::npos ||
+                  clocks.find("xen") != std::string::npos ||
+                  clocks.find("hyperv") != std::string::npos;
+  if (hypervisor && !paravirt && !clocks.empty()) {
+    r.contention_fires = false;
+    r.contention_why =
+        "lock:contention_begin/end do not fire for spinlocks here: a virtual machine without "
+        "paravirt spinlocks (no paravirt clock among: " +
+        clocks.substr(0, clocks.find_last_not_of(" \n") + 1) +
+        ") takes virt_spin_lock(), which has no tracepoint";
+  }
+}
+
+}  // namespace
+
 void classify_patch(FeatureSource& features, ProbeReport& r) {
-  bool kick_pool = features.function_in_btf("kick_pool");
-  bool pick = features.function_in_btf("kick_pool_pick");
   if (!features.btf_available()) {
     r.patch_state = "unknown";
     r.patch_variant = "";
     r.patch_evidence = "no BTF: the workqueue code cannot be inspected";
     return;
   }
-  if (pick) {
+  Presence kick_pool = presence(features, "kick_pool");
+  Presence pick = presence(features, "kick_pool_pick");
+  if (pick.any()) {
     r.patch_state = "post-patch";
     // Merged upstream: kick_pool_pick(pool, struct task_struct **);
     // posted v2: kick_pool_pick(pool, struct wake_q_head *).
-    std::string pointee = features.param_pointee("kick_pool_pick", 1);
+    std::string pointee = pick.btf ? features.param_pointee("kick_pool_pick", 1) : "";
     if (pointee == "task_struct")
       r.patch_variant = "merged";
     else if (pointee == "wake_q_head")
@@ -130,17 +184,19 @@ void classify_patch(FeatureSource& features, ProbeReport& r) {
     else
       r.patch_variant = "unknown";
     r.patch_evidence =
-        "kick_pool_pick() in BTF" +
+        pick.what("kick_pool_pick") +
         std::string(pointee.empty() ? "" : " (second parameter: struct " + pointee + ")") +
-        (kick_pool ? ", kick_pool() too" : ", kick_pool() inlined away");
-  } else if (kick_pool) {
+        (kick_pool.any() ? ", " + kick_pool.what("kick_pool") + " too"
+                         : ", kick_pool() inlined away");
+  } else if (kick_pool.any()) {
     r.patch_state = "pre-patch";
     r.patch_variant = "";
-    r.patch_evidence = "kick_pool() in BTF, no kick_pool_pick()";
+    r.patch_evidence = kick_pool.what("kick_pool") + ", no kick_pool_pick()";
   } else {
     r.patch_state = "legacy";
     r.patch_variant = "";
-    r.patch_evidence = "neither kick_pool() nor kick_pool_pick() in BTF (older workqueue code)";
+    r.patch_evidence =
+        "neither kick_pool() nor kick_pool_pick() in BTF or kallsyms (older workqueue code)";
   }
 }
 
@@ -161,10 +217,16 @@ ProbeReport run_probe(FeatureSource& features) {
     FunctionStatus f;
     f.name = name;
     f.in_btf = features.function_in_btf(name);
-    if (f.in_btf)
+    bool exit_hook = false;
+    for (const auto& h : hook_catalogue())
+      exit_hook = exit_hook || (h.kind == HookKind::kFexit && name == h.target);
+    if (f.in_btf) {
       f.fentry = features.try_fentry(name);
-    else
+      if (exit_hook) f.fexit = features.try_fexit(name);
+    } else {
       f.fentry = {false, ENOENT, "not in kernel BTF (inlined away or absent)"};
+      if (exit_hook) f.fexit = f.fentry;
+    }
     r.functions.push_back(f);
   }
   for (const auto& full : probe_tracepoints()) {
@@ -175,7 +237,14 @@ ProbeReport run_probe(FeatureSource& features) {
     if (!t.tp_btf.ok) t.raw_tp = features.try_raw_tp(tp_name(full));
     r.tracepoints.push_back(t);
   }
+  if (r.btf) {
+    r.read_kernel = features.try_read_kernel();
+    r.btf_walk = features.try_btf_walk();
+  } else {
+    r.read_kernel = r.btf_walk = {false, ENOENT, "needs kernel BTF (a tp_btf program)"};
+  }
   classify_patch(features, r);
+  classify_contention(features, r);
 
   // Hints the user can act on.
   if (!r.root && !(r.cap_bpf && r.cap_perfmon))
@@ -184,6 +253,9 @@ ProbeReport run_probe(FeatureSource& features) {
     r.hints.emplace_back(
         "no kernel BTF: use a kernel with CONFIG_DEBUG_INFO_BTF=y, or pass --btf PATH "
         "(types for CO-RE; fentry and tp_btf still need the kernel's own BTF)");
+  if (!r.read_kernel.ok && r.btf)
+    r.hints.push_back("bpf_probe_read_kernel() is refused (" + r.read_kernel.detail +
+                      "): acquirer sites need it; --stacks attributes from kernel stacks instead");
   if (!features.function_in_btf("kick_pool") && r.patch_state == "post-patch")
     r.hints.emplace_back(
         "kick_pool() is inlined away: wakeups are attributed from stacks and "
@@ -216,11 +288,25 @@ std::string probe_report_text(const ProbeReport& r) {
   o << "patch state   " << r.patch_state;
   if (!r.patch_variant.empty()) o << " (" << r.patch_variant << ")";
   o << "  -- " << r.patch_evidence << "\n\n";
-  o << "function                        BTF  fentry\n";
+  auto verdict = [](const AttachResult& a) {
+    return a.ok ? std::string("yes") : "no: " + a.detail;
+  };
+  o << "probe reads   " << verdict(r.read_kernel) << "\n";
+  o << "BTF walks     " << verdict(r.btf_walk) << "\n";
+  o << "contention    "
+    << (r.contention_fires ? "lock:contention_begin/end can fire for spinlocks"
+                           : "no tracepoints: " + r.contention_why)
+    << "\n\n";
+  o << "function                        BTF  fexit  fentry\n";
   for (const auto& f : r.functions) {
-    char line[160];
-    snprintf(line, sizeof line, "%-31s %-4s %s\n", f.name.c_str(), f.in_btf ? "yes" : "no",
-             f.fentry.ok ? "attaches" : ("no: " + f.fentry.detail).c_str());
+    bool probed_exit = f.fexit.ok || !f.fexit.detail.empty();
+    std::string exit = !probed_exit ? "-" : f.fexit.ok ? "yes" : "no";
+    std::string entry = f.fentry.ok ? "attaches" : "no: " + f.fentry.detail;
+    if (probed_exit && !f.fexit.ok && f.fexit.detail != f.fentry.detail)
+      entry += "; fexit: " + f.fexit.detail;
+    char line[320];
+    snprintf(line, sizeof line, "%-31s %-4s %-6s %s\n", f.name.c_str(), f.in_btf ? "yes" : "no",
+             exit.c_str(), entry.c_str());
     o << line;
   }
   o << "\ntracepoint                         tp_btf  raw_tp\n";
@@ -246,8 +332,11 @@ nlohmann::json probe_report_json(const ProbeReport& r) {
     return j;
   };
   json funcs = json::array();
-  for (const auto& f : r.functions)
-    funcs.push_back({{"name", f.name}, {"in_btf", f.in_btf}, {"fentry", attach(f.fentry)}});
+  for (const auto& f : r.functions) {
+    json e = {{"name", f.name}, {"in_btf", f.in_btf}, {"fentry", attach(f.fentry)}};
+    if (f.fexit.ok || !f.fexit.detail.empty()) e["fexit"] = attach(f.fexit);
+    funcs.push_back(e);
+  }
   json tps = json::array();
   for (const auto& t : r.tracepoints) {
     json e = {{"name", t.name}, {"tp_btf", attach(t.tp_btf)}, {"usable", t.usable()}};
@@ -267,6 +356,8 @@ nlohmann::json probe_report_json(const ProbeReport& r) {
         {"cap_sys_admin", r.cap_sys_admin}}},
       {"functions", funcs},
       {"tracepoints", tps},
+      {"programs", {{"read_kernel", attach(r.read_kernel)}, {"btf_walk", attach(r.btf_walk)}}},
+      {"contention", {{"fires", r.contention_fires}, {"reason", r.contention_why}}},
       {"patch",
        {{"state", r.patch_state}, {"variant", r.patch_variant}, {"evidence", r.patch_evidence}}},
       {"hints", r.hints},

@@ -31,24 +31,38 @@ const char* backend_name(Backend b) {
 
 namespace {
 
-// The fentry backend's own hooks: the required function hooks of the
-// sources it exists for (lock hooks, wakeups).
+// The fentry backend's own hooks: the required function hooks of the holds.
 bool fentry_core(const HookInfo& h) {
-  return h.kind == HookKind::kFentry && h.required &&
-         (h.provides & (kSrcLockHooks | kSrcWakeupHook)) != 0;
+  return is_function_hook(h) && h.required && (h.provides & kSrcLockHooks) != 0;
 }
 
-std::string fentry_refusal(const ProbeReport& probe, const HookInfo& h) {
+const AttachResult* function_result(const ProbeReport& probe, const HookInfo& h) {
   const FunctionStatus* f = probe.function(h.target);
-  return f ? f->fentry.detail : std::string("not probed");
+  if (!f) return nullptr;
+  return h.kind == HookKind::kFexit ? &f->fexit : &f->fentry;
+}
+
+bool function_ok(const ProbeReport& probe, const HookInfo& h) {
+  const AttachResult* a = function_result(probe, h);
+  return a && a->ok;
+}
+
+std::string function_refusal(const ProbeReport& probe, const HookInfo& h) {
+  const AttachResult* a = function_result(probe, h);
+  return a ? a->detail : std::string("not probed");
 }
 
 // The section a hook loads as, or empty with `why` when it cannot load.
 std::string section_for(const ProbeReport& probe, const HookInfo& h, bool force_raw_tp,
                         std::string* why) {
-  if (h.kind == HookKind::kFentry) {
-    if (probe.fentry_ok(h.target)) return "fentry/" + std::string(h.target);
-    *why = fentry_refusal(probe, h);
+  if (is_function_hook(h)) {
+    if (function_ok(probe, h))
+      return (h.kind == HookKind::kFexit ? "fexit/" : "fentry/") + std::string(h.target);
+    *why = function_refusal(probe, h);
+    return {};
+  }
+  if (h.provides & kSrcContention && !probe.contention_fires) {
+    *why = probe.contention_why;
     return {};
   }
   const TracepointStatus* t = probe.tracepoint(h.target);
@@ -56,30 +70,56 @@ std::string section_for(const ProbeReport& probe, const HookInfo& h, bool force_
     *why = "not probed";
     return {};
   }
+  // raw_tp bodies read kernel memory with bpf_probe_read_kernel().
+  bool raw_ok = (t->raw_tp.ok || force_raw_tp) && probe.read_kernel.ok;
   if (t->tp_btf.ok && !force_raw_tp) return "tp_btf/" + std::string(h.target);
-  if (t->raw_tp.ok || force_raw_tp) return "raw_tp/" + std::string(h.target);
-  *why = "tp_btf: " + t->tp_btf.detail + "; raw_tp: " + t->raw_tp.detail;
+  if (raw_ok) return "raw_tp/" + std::string(h.target);
+  *why = "tp_btf: " + (force_raw_tp ? std::string("not used (--raw-tp)") : t->tp_btf.detail) +
+         "; raw_tp: " +
+         (t->raw_tp.ok || force_raw_tp
+              ? "needs bpf_probe_read_kernel (" + probe.read_kernel.detail + ")"
+              : t->raw_tp.detail);
   return {};
+}
+
+std::string section_prefix(const HookInfo& h) {
+  return h.kind == HookKind::kFentry ? "fentry/" : h.kind == HookKind::kFexit ? "fexit/" : "";
 }
 
 bool attached_hook(const HookInfo& h, const std::vector<std::string>& attached) {
   std::string t = h.target;
   for (const auto& a : attached) {
-    if (h.kind == HookKind::kFentry ? a == "fentry/" + t
-                                    : (a == "tp_btf/" + t || a == "raw_tp/" + t))
+    if (is_function_hook(h) ? a == section_prefix(h) + t
+                            : (a == "tp_btf/" + t || a == "raw_tp/" + t))
       return true;
   }
   return false;
 }
 
-// Why a source is missing: the first required hook that is not there, or "".
+// Whether a source has hooks it requires (then all of them are needed),
+// else any one hook providing it is enough.
+bool source_has_required(unsigned bit) {
+  for (const auto& h : hook_catalogue())
+    if (h.required && (h.provides & bit)) return true;
+  return false;
+}
+
+std::string why_missing(const HookInfo& h, const LoadPlan& plan) {
+  for (const auto& r : plan.refused)
+    if (r.name == hook_name(h)) return hook_name(h) + ": " + r.reason;
+  return hook_name(h) + ": not selected by --backend " + plan.backend;
+}
+
+// Why a source is missing: the first hook it needs that is not there, or "".
 std::string missing_source_reason(unsigned source, const LoadPlan& plan,
                                   const std::vector<std::string>& attached) {
-  for (const auto& h : hook_catalogue()) {
-    if (!h.required || !(h.provides & source) || attached_hook(h, attached)) continue;
-    for (const auto& r : plan.refused)
-      if (r.name == hook_name(h)) return hook_name(h) + ": " + r.reason;
-    return hook_name(h) + ": not selected by --backend " + plan.backend;
+  for (unsigned bit = 1; bit != 0 && bit <= source; bit <<= 1) {
+    if (!(source & bit)) continue;
+    bool any = !source_has_required(bit);
+    for (const auto& h : hook_catalogue()) {
+      if (!(h.provides & bit) || attached_hook(h, attached)) continue;
+      if (h.required || any) return why_missing(h, plan);
+    }
   }
   return {};
 }
@@ -90,10 +130,14 @@ unsigned sources_of(const std::vector<std::string>& attached) {
   unsigned have = 0;
   for (unsigned bit = 1; bit != 0 && bit <= all; bit <<= 1) {
     if (!(all & bit)) continue;
-    bool ok = true;
-    for (const auto& h : hook_catalogue())
-      if (h.required && (h.provides & bit) && !attached_hook(h, attached)) ok = false;
-    if (ok) have |= bit;
+    bool required = source_has_required(bit), ok = required, any = false;
+    for (const auto& h : hook_catalogue()) {
+      if (!(h.provides & bit)) continue;
+      bool there = attached_hook(h, attached);
+      any = any || there;
+      if (h.required && !there) ok = false;
+    }
+    if (required ? ok : any) have |= bit;
   }
   return have;
 }
@@ -104,8 +148,8 @@ LoadPlan make_load_plan(const ProbeReport& probe, const PlanRequest& req) {
   LoadPlan p;
   std::string fentry_why;
   for (const auto& h : hook_catalogue())
-    if (fentry_core(h) && !probe.fentry_ok(h.target)) {
-      fentry_why = std::string(h.target) + ": " + fentry_refusal(probe, h);
+    if (fentry_core(h) && !function_ok(probe, h)) {
+      fentry_why = hook_name(h) + ": " + function_refusal(probe, h);
       break;
     }
   const bool fentry_ok = fentry_why.empty();
@@ -132,21 +176,29 @@ LoadPlan make_load_plan(const ProbeReport& probe, const PlanRequest& req) {
   p.track_sites = req.track_sites;
   p.track_stacks = req.track_sites && req.track_stacks;
   p.track_wq_latency = want_tp;
+  p.can_read_kernel = probe.read_kernel.ok;
 
   for (const auto& h : hook_catalogue()) {
     // Refused function hooks are listed even when the tracepoint backend was
     // chosen because of them: the report says what was not available.
     bool wanted = h.families & families;
-    if (!wanted && !(h.kind == HookKind::kFentry && !fentry_ok)) continue;
+    if (!wanted && !(is_function_hook(h) && !fentry_ok)) continue;
     std::string why;
     std::string section = section_for(probe, h, req.force_raw_tp, &why);
     if (section.empty() || !wanted) {
       if (section.empty()) p.refused.push_back({hook_name(h), why});
       continue;
     }
+    if (std::find(p.programs.begin(), p.programs.end(), section) != p.programs.end()) continue;
     p.programs.push_back(section);
     if (want_fentry && fentry_core(h)) p.required.push_back(section);
+    if (h.provides & kSrcLockWaits) p.waits_from_hooks = true;
   }
+  if (p.track_sites && !p.track_stacks && !p.can_read_kernel && want_fentry)
+    p.hints.push_back(
+        "per-site rows of the lock metrics need the acquirer's address, read with "
+        "bpf_probe_read_kernel(), which this kernel refuses (" +
+        probe.read_kernel.detail + "): they show [unknown]; --stacks names sites from stacks");
 
   if (p.programs.empty()) {
     p.backend = "none";
@@ -159,7 +211,8 @@ LoadPlan make_load_plan(const ProbeReport& probe, const PlanRequest& req) {
     p.reason = "fentry attaches to the spinlock and wakeup functions";
   } else {
     p.backend = "tracepoint";
-    p.reason = fentry_ok ? "--backend tracepoint" : "fentry unavailable (" + fentry_why + ")";
+    p.reason =
+        fentry_ok ? "--backend tracepoint" : "function hooks unavailable (" + fentry_why + ")";
   }
   p.metrics = metric_availability(p, p.programs);
 
@@ -178,15 +231,13 @@ std::map<std::string, Availability> metric_availability(const LoadPlan& plan,
     Availability a;
     a.ok = metric_satisfied(m, have);
     if (!a.ok) {
-      a.reason = m.needs_text;
+      std::string why;
       for (unsigned alt : m.needs)
         if (alt) {
-          std::string why = missing_source_reason(alt & ~have, plan, attached);
-          if (!why.empty()) {
-            a.reason += " (" + why + ")";
-            break;
-          }
+          std::string w = missing_source_reason(alt & ~have, plan, attached);
+          if (!w.empty()) why += (why.empty() ? "" : "; or ") + w;
         }
+      a.reason = std::string(m.needs_text) + (why.empty() ? "" : " (" + why + ")");
     }
     out[m.name] = a;
   }

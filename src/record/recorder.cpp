@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "lockscope/bpf_shared.h"
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
 #include "lockscope/core/signals.hpp"
@@ -30,15 +31,31 @@ double seconds_since(Clock::time_point t0) {
 
 // Drops named "recursion_misses.<hook>": runs of a program the kernel skipped
 // because it was already running on that CPU.
-void add_recursion_misses(Run& run, const std::vector<ProgramStats>& now,
+// Each metric's losses then count the share of its programs' runs skipped:
+// the misses of a class of programs against the runs the class counted.
+void add_recursion_misses(Run& run, const Snapshot& snap, const std::vector<ProgramStats>& now,
                           const std::vector<ProgramStats>& before) {
+  std::map<std::string, uint64_t> misses;
+  std::vector<uint64_t> class_misses(LS_RUN_MAX, 0);
   for (const auto& p : now) {
     uint64_t prev = 0;
     for (const auto& b : before)
       if (b.name == p.name) prev = b.recursion_misses;
-    if (p.recursion_misses > prev)
-      run.drops["recursion_misses." + p.attach] = p.recursion_misses - prev;
+    uint64_t miss = p.recursion_misses > prev ? p.recursion_misses - prev : 0;
+    if (miss == 0) continue;
+    run.drops["recursion_misses." + p.attach] = miss;
+    misses[p.attach] = miss;
+    int c = run_class(p.attach);
+    if (c >= 0) class_misses[size_t(c)] += miss;
   }
+  std::map<std::string, double> skipped;
+  for (const auto& [section, miss] : misses) {
+    int c = run_class(section);
+    uint64_t runs = c >= 0 && size_t(c) < snap.runs.size() ? snap.runs[size_t(c)] : 0;
+    uint64_t cm = c >= 0 ? class_misses[size_t(c)] : miss;
+    skipped[section] = double(cm) / double(runs + cm);
+  }
+  account_losses(run, skipped);
 }
 
 pid_t spawn(const std::vector<std::string>& cmd) {
@@ -134,7 +151,7 @@ Run finish_run(const Recording& rec, const std::map<std::string, Availability>& 
                const Symbolizer& syms) {
   Run run = build_run(rec.snapshot, availability, syms);
   run.duration_s = rec.duration_s;
-  add_recursion_misses(run, rec.stats_after, rec.stats_before);
+  add_recursion_misses(run, rec.snapshot, rec.stats_after, rec.stats_before);
   return run;
 }
 

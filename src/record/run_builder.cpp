@@ -7,6 +7,7 @@
 
 #include "lockscope/bpf_shared.h"
 #include "lockscope/core/metrics.hpp"
+#include "lockscope/probe/hooks.hpp"
 
 namespace lockscope {
 
@@ -137,9 +138,10 @@ std::vector<SiteEntry> func_sites(const Snapshot& s, uint32_t metric, const Symb
 struct CounterInfo {
   const char* name;
   bool drop;
+  const char* affects;  // drops: the metrics it takes events from ("*": all)
 };
-#define LS_COUNTER_INFO(id, name, comment) {name, false},
-#define LS_DROP_INFO(id, name, comment) {name, true},
+#define LS_COUNTER_INFO(id, name, comment) {name, false, ""},
+#define LS_DROP_INFO(id, name, comment, affects) {name, true, affects},
 constexpr CounterInfo kCounters[] = {LS_COUNTERS(LS_COUNTER_INFO) LS_DROPS(LS_DROP_INFO)};
 #undef LS_COUNTER_INFO
 #undef LS_DROP_INFO
@@ -150,6 +152,7 @@ static_assert(sizeof(kCounters) / sizeof(kCounters[0]) == LS_C_MAX,
 
 Metric pool_hold(const Snapshot& s, const Symbolizer& syms) {
   Metric hold = pool_metric(s, LS_M_POOL_HOLD);
+  hold.probe_effect = ProbeEffect{s.counters[LS_C_HOLD_SELF_NS], s.counters[LS_C_HOLD_SELF_RUNS]};
   std::map<std::pair<std::string, std::string>, SiteEntry> by;
   for (const auto& sh : s.site_hists) {
     if (sh.metric != LS_M_POOL_HOLD) continue;
@@ -204,12 +207,19 @@ Metric wq_time(const Snapshot& s, uint32_t metric, const Symbolizer& syms) {
 Metric kworker_wakeups(const Snapshot& s, const Symbolizer& syms) {
   Metric k;
   k.count = s.counters[LS_C_SCHED_WAKING_KWORKER];
-  k.total = s.counters[LS_C_SCHED_WAKING];
+  k.total = s.counters[LS_C_WAKEUPS];
   std::map<std::string, uint64_t> by;
   for (const auto& c : s.site_counts)
     if (c.counter == LS_SC_KWORKER_WAKING) by[c.site ? syms.name(c.site) : "[no work]"] += c.count;
   for (const auto& [site, n] : by) k.by_site.push_back({site, "", "", n, std::nullopt});
   sort_sites(k.by_site);
+  return k;
+}
+
+Metric kick_under_pool(const Snapshot& s, const Symbolizer&) {
+  Metric k;
+  k.count = s.counters[LS_C_KICK_POOL_UNDER_POOL] + s.counters[LS_C_KICK_POOL_PICK_UNDER_POOL];
+  k.total = s.counters[LS_C_KICK_POOL] + s.counters[LS_C_KICK_POOL_PICK];
   return k;
 }
 
@@ -227,14 +237,93 @@ const std::map<std::string, Builder>& builders() {
       {metric::kWqExec,
        [](const Snapshot& s, const Symbolizer& y) { return wq_time(s, LS_M_WQ_EXEC, y); }},
       {metric::kKworkerWakeups, kworker_wakeups},
+      {metric::kKickUnderPoolLock, kick_under_pool},
   };
   return b;
 }
 
+// What the programs could not see although they were attached: a source
+// that cannot fire here is "unavailable", never a zero.
+std::string runtime_gap(const std::string& name, const Snapshot& s) {
+  const MetricInfo* m = find_metric(name);
+  if (!m) return {};
+  bool rq = false;
+  for (unsigned alt : m->needs) rq = rq || (alt & kSrcRqLocks);
+  if (rq && s.counters[LS_C_RQS_LEARNED] == 0)
+    return "no rq lock address was learned (sched_switch gives them through "
+           "prev->se.cfs_rq->rq, which needs CONFIG_FAIR_GROUP_SCHED)";
+  if (name == metric::kKickUnderPoolLock && s.counters[LS_C_KICK_POOL] == 0 &&
+      s.counters[LS_C_KICK_POOL_PICK] == 0)
+    return "kick_pool() and kick_pool_pick() were attached but never called";
+  return {};
+}
+
+bool affects(const char* list, const std::string& metric) {
+  std::string l = list;
+  if (l == "*") return true;
+  std::string padded = " " + l + " ";
+  return padded.find(" " + metric + " ") != std::string::npos;
+}
+
+// The metrics that depend on the hook a program section serves.
+std::vector<std::string> metrics_of_section(const std::string& section) {
+  std::vector<std::string> out;
+  auto slash = section.find('/');
+  if (slash == std::string::npos) return out;
+  std::string kind = section.substr(0, slash), target = section.substr(slash + 1);
+  unsigned provides = 0;
+  for (const auto& h : hook_catalogue()) {
+    bool same_kind = h.kind == HookKind::kFentry  ? kind == "fentry"
+                     : h.kind == HookKind::kFexit ? kind == "fexit"
+                                                  : (kind == "tp_btf" || kind == "raw_tp");
+    if (same_kind && target == h.target) provides |= h.provides;
+  }
+  for (const auto& m : metric_catalogue())
+    for (unsigned alt : m.needs)
+      if (alt & provides) {
+        out.emplace_back(m.name);
+        break;
+      }
+  return out;
+}
+
 }  // namespace
+
+int run_class(const std::string& section) {
+  auto starts = [&](const char* p) { return section.rfind(p, 0) == 0; };
+  if (starts("fentry/_raw_spin_unlock")) return LS_RUN_UNLOCK;
+  if (starts("fentry/_raw_spin_lock")) return LS_RUN_LOCK_ENTRY;
+  if (starts("fexit/_raw_spin_")) return LS_RUN_LOCKED;
+  if (starts("fentry/")) return LS_RUN_FUNCTION;
+  std::string tp = section.substr(section.find('/') + 1);
+  if (!starts("tp_btf/") && !starts("raw_tp/")) return -1;
+  if (tp == "sched_waking") return LS_RUN_WAKING;
+  if (tp == "sched_switch") return LS_RUN_SWITCH;
+  if (tp.rfind("workqueue_", 0) == 0) return LS_RUN_WORKQUEUE;
+  if (tp.rfind("contention_", 0) == 0) return LS_RUN_CONTENTION;
+  return -1;
+}
 
 const char* counter_name(uint32_t id) { return id < LS_C_MAX ? kCounters[id].name : "?"; }
 bool counter_is_drop(uint32_t id) { return id < LS_C_MAX && kCounters[id].drop; }
+
+void account_losses(Run& run, const std::map<std::string, double>& skipped_share) {
+  for (auto& [name, m] : run.metrics) {
+    if (!m.ok()) continue;
+    MetricLoss loss;
+    for (uint32_t i = LS_FIRST_DROP; i < LS_C_MAX; ++i) {
+      auto d = run.drops.find(kCounters[i].name);
+      if (d != run.drops.end() && affects(kCounters[i].affects, name)) loss.drops += d->second;
+    }
+    for (const auto& [section, share] : skipped_share)
+      for (const auto& dep : metrics_of_section(section))
+        if (dep == name) loss.recursion = std::max(loss.recursion, share);
+    uint64_t events = m.events();
+    double counted = loss.drops ? double(loss.drops) / double(events + loss.drops) : 0.0;
+    loss.fraction = std::max(counted, loss.recursion);
+    m.loss = loss;
+  }
+}
 
 Run build_run(const Snapshot& s, const std::map<std::string, Availability>& availability,
               const Symbolizer& syms) {
@@ -246,8 +335,15 @@ Run build_run(const Snapshot& s, const std::map<std::string, Availability>& avai
     auto a = availability.find(m.name);
     auto b = builders().find(m.name);
     if (a == availability.end() || b == builders().end()) continue;
-    r.metrics[m.name] = a->second.ok ? b->second(s, syms) : Metric::unavailable(a->second.reason);
+    std::string gap = a->second.ok ? runtime_gap(m.name, s) : std::string();
+    if (!a->second.ok)
+      r.metrics[m.name] = Metric::unavailable(a->second.reason);
+    else if (!gap.empty())
+      r.metrics[m.name] = Metric::unavailable(gap);
+    else
+      r.metrics[m.name] = b->second(s, syms);
   }
+  account_losses(r, {});
   return r;
 }
 

@@ -67,6 +67,8 @@ class Session final : public BpfSession {
     skel_->rodata->track_sites = plan.track_sites;
     skel_->rodata->track_stacks = plan.track_stacks;
     skel_->rodata->track_wq_latency = plan.track_wq_latency;
+    skel_->rodata->waits_from_hooks = plan.waits_from_hooks;
+    skel_->rodata->can_read_kernel = plan.can_read_kernel;
     stacks_ = plan.track_stacks;
     bpf_map__set_max_entries(skel_->maps.site_hists, o.site_entries);
     bpf_map__set_max_entries(skel_->maps.stacks, o.stack_entries);
@@ -117,7 +119,7 @@ class Session final : public BpfSession {
 
   Snapshot snapshot() override {
     Snapshot s = Snapshot::zeroed();
-    s.hook_events = hook_events() - events_base_;
+    read_runs(s);
     {
       std::vector<uint64_t> buf(ncpus_);
       int fd = bpf_map__fd(skel_->maps.counters);
@@ -166,7 +168,7 @@ class Session final : public BpfSession {
   }
 
   void reset() override {
-    events_base_ = hook_events();
+    zero_percpu_array(skel_->maps.cpu_state, 1, sizeof(ls_cpu_state));
     zero_percpu_array(skel_->maps.counters, LS_C_MAX, sizeof(uint64_t));
     zero_percpu_array(skel_->maps.hists, LS_NR_HISTS, sizeof(ls_hist));
     clear_map<ls_site_key>(skel_->maps.site_hists);
@@ -217,14 +219,16 @@ class Session final : public BpfSession {
     }
   }
 
-  // Sum of cpu_state.events over the CPUs (live state: never zeroed).
-  uint64_t hook_events() {
+  // Program runs by class, summed over the CPUs (zeroed by reset()).
+  void read_runs(Snapshot& s) {
     uint32_t zero = 0;
     std::vector<ls_cpu_state> buf(ncpus_);
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, buf.data()) != 0) return 0;
-    uint64_t n = 0;
-    for (const auto& st : buf) n += st.events;
-    return n;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, buf.data()) != 0) return;
+    for (const auto& st : buf)
+      for (uint32_t c = 0; c < LS_RUN_MAX; ++c) {
+        s.runs[c] += st.runs[c];
+        s.hook_events += st.runs[c];
+      }
   }
 
   void zero_percpu_array(bpf_map* m, uint32_t entries, size_t value_size) {
@@ -243,7 +247,6 @@ class Session final : public BpfSession {
   std::vector<HookRefusal> refused_;
   bool stacks_ = false;
   int ncpus_ = 0;
-  uint64_t events_base_ = 0;
 };
 
 }  // namespace

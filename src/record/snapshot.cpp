@@ -14,6 +14,7 @@ const Histogram& Snapshot::hist(uint32_t metric, uint32_t kind) const {
 Snapshot Snapshot::zeroed() {
   Snapshot s;
   s.counters.assign(LS_C_MAX, 0);
+  s.runs.assign(LS_RUN_MAX, 0);
   s.hists.assign(LS_NR_HISTS, Histogram{});
   return s;
 }
@@ -52,6 +53,8 @@ Snapshot snapshot_delta(const Snapshot& now, const Snapshot& before) {
   d.hook_events = minus(now.hook_events, before.hook_events);
   for (size_t i = 0; i < d.counters.size() && i < before.counters.size(); ++i)
     d.counters[i] = minus(now.counters[i], before.counters[i]);
+  for (size_t i = 0; i < d.runs.size() && i < before.runs.size(); ++i)
+    d.runs[i] = minus(now.runs[i], before.runs[i]);
   for (size_t i = 0; i < d.hists.size() && i < before.hists.size(); ++i)
     d.hists[i] = subtract(now.hists[i], before.hists[i]);
   for (auto& sh : d.site_hists)

@@ -106,6 +106,17 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
   EXPECT_TRUE(found) << q["by_site"].dump();
   EXPECT_GE(p["runs"][0]["counters"]["wq_queued"].get<uint64_t>(), 6000u);
   EXPECT_EQ(m["pool_lock_wait_ns"]["status"], "ok");
+  // kworkers wake the readers from flush_to_ldisc: the waker's work function
+  // (task->worker_private is the kthread; the worker is its ->data, not
+  // worker_private itself, which named every site worker_thread).
+  const json& k = m["kworker_wakeups"];
+  ASSERT_EQ(k["status"], "ok") << k.dump();
+  uint64_t ldisc = 0;
+  for (const auto& s : k["by_site"]) {
+    EXPECT_NE(s["site"], "worker_thread") << k["by_site"].dump();
+    if (s["site"] == "flush_to_ldisc") ldisc = s["count"].get<uint64_t>();
+  }
+  EXPECT_GT(ldisc, 0u) << k["by_site"].dump();
   ExpectNothingLeft();
   unlink(out.c_str());
 }

@@ -22,6 +22,7 @@ inline constexpr const char* kRqLockWait = "rq_lock_wait_ns";
 inline constexpr const char* kWqQueueLatency = "wq_queue_latency_ns";
 inline constexpr const char* kWqExec = "wq_exec_ns";
 inline constexpr const char* kKworkerWakeups = "kworker_wakeups";
+inline constexpr const char* kKickUnderPoolLock = "kick_pool_under_pool_lock";
 }  // namespace metric
 
 enum class MetricKind {
@@ -33,12 +34,13 @@ enum class MetricKind {
 // which programs provide each source; a metric is available when every
 // source of one of its alternatives is.
 enum MetricSource : unsigned {
-  kSrcLockHooks = 1u << 0,     // function hooks on the spinlock lock/unlock functions
-  kSrcWakeupHook = 1u << 1,    // a hook on task wakeups (try_to_wake_up)
+  kSrcLockHooks = 1u << 0,     // holds: fexit of the lock functions, fentry of the unlocks
+  kSrcLockWaits = 1u << 1,     // waits: fentry of the lock functions
   kSrcRqLocks = 1u << 2,       // rq lock addresses learned (sched_switch)
-  kSrcContention = 1u << 3,    // lock:contention_begin/end
+  kSrcContention = 1u << 3,    // lock:contention_begin/end, where they can fire
   kSrcWorkqueueTps = 1u << 4,  // workqueue_queue_work/execute_start/execute_end
-  kSrcSchedWaking = 1u << 5,   // sched:sched_waking
+  kSrcSchedWaking = 1u << 5,   // sched:sched_waking: wakeups that proceed
+  kSrcKickPool = 1u << 6,      // kick_pool() or kick_pool_pick() (either)
 };
 
 struct MetricInfo {

@@ -37,6 +37,23 @@ struct SiteEntry {
 bool site_before(const SiteEntry& a, const SiteEntry& b);
 void sort_sites(std::vector<SiteEntry>& sites);
 
+// lockscope's own programs' time inside what a metric times (their clock
+// reads, map look-ups, stack walks): measured by the programs and taken out
+// of the metric's values (docs/profile-format.md, "Hold").
+struct ProbeEffect {
+  uint64_t removed_ns = 0;  // total
+  uint64_t runs = 0;        // lockscope program runs inside the timed events
+};
+
+// Events a metric lost, against its own events: counted losses that take
+// events from it, and the share of runs the kernel skipped (recursion) of the
+// programs it depends on.
+struct MetricLoss {
+  uint64_t drops = 0;    // counted losses that concern this metric
+  double recursion = 0;  // largest skipped share of its programs' runs
+  double fraction = 0;   // max(drops / (events + drops), recursion)
+};
+
 struct Metric {
   enum class Status { kOk, kUnavailable };
   Status status = Status::kOk;
@@ -46,8 +63,12 @@ struct Metric {
   std::optional<uint64_t> total;             // denominator of `share` (e.g. all wakeups)
   std::map<std::string, Histogram> by_kind;  // pool kind -> histogram
   std::vector<SiteEntry> by_site;            // sorted: most total time / count first
+  std::optional<ProbeEffect> probe_effect;   // where lockscope timed itself out of it
+  std::optional<MetricLoss> loss;            // where losses were accounted per metric
 
   bool ok() const { return status == Status::kOk; }
+  // The events the metric counts or times (count, else the histogram's).
+  uint64_t events() const;
   // count / total, when both exist and total > 0.
   std::optional<double> share() const;
   static Metric unavailable(std::string why);
@@ -76,8 +97,10 @@ struct Run {
   std::map<std::string, uint64_t> drops;     // losses by name; non-zero = lossy
 
   uint64_t total_drops() const;
-  // Lost events relative to the events the hooks saw (counters["hook_events"]);
-  // 1.0 when something was lost and no denominator was recorded.
+  // The largest loss of any metric (MetricLoss::fraction). Profiles written
+  // before losses were kept per metric: lost events relative to the events
+  // the hooks saw (counters["hook_events"]), 1.0 when something was lost and
+  // no denominator was recorded.
   double loss_fraction() const;
 };
 

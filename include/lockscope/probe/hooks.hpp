@@ -12,7 +12,8 @@
 namespace lockscope {
 
 enum class HookKind {
-  kFentry,      // SEC("fentry/<function>")
+  kFentry,      // SEC("fentry/<function>"): on entry
+  kFexit,       // SEC("fexit/<function>"): on return, with the return value
   kTracepoint,  // SEC("tp_btf/<name>"), with a SEC("raw_tp/<name>") twin
 };
 
@@ -29,14 +30,18 @@ struct HookInfo {
   // MetricSource bits (lockscope/core/metrics.hpp) this hook contributes to.
   unsigned provides;
   // A source it provides needs it (else it only adds attribution or
-  // learns lock addresses, and the backend goes on without it).
+  // learns lock addresses, and the backend goes on without it). A source
+  // no hook is required for is there when any hook providing it is.
   bool required;
   unsigned families;  // HookFamily bits
   const char* purpose;
 };
 
 const std::vector<HookInfo>& hook_catalogue();
-// "fentry/<function>" or "tracepoint/<name>": how refusals and docs name a hook.
+// "fentry/<function>", "fexit/<function>" or "tracepoint/<name>": how
+// refusals and docs name a hook.
 std::string hook_name(const HookInfo& h);
+// Function hooks (fentry and fexit) are the fentry backend's.
+inline bool is_function_hook(const HookInfo& h) { return h.kind != HookKind::kTracepoint; }
 
 }  // namespace lockscope

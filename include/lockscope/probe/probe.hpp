@@ -31,6 +31,17 @@ class FeatureSource {
   // `struct task_struct **`), or empty when unknown.
   virtual std::string param_pointee(const std::string& func, unsigned index) = 0;
   virtual AttachResult try_fentry(const std::string& func) = 0;
+  virtual AttachResult try_fexit(const std::string& func) = 0;
+  // Whether a program may call bpf_probe_read_kernel() (lockdown=
+  // confidentiality withholds it), and may walk BTF-typed pointers: each a
+  // tp_btf program that does just that, really loaded.
+  virtual AttachResult try_read_kernel() = 0;
+  virtual AttachResult try_btf_walk() = 0;
+  // Text symbols of /proc/kallsyms named `name` or `name.<suffix>` (compiler
+  // clones such as .isra.0 or .constprop.0, which BTF leaves out).
+  virtual std::vector<std::string> kernel_symbols(const std::string& name) = 0;
+  // What a file of this host says (/proc/cpuinfo, sysfs), "" if unreadable.
+  virtual std::string read_host_file(const std::string& path) = 0;
   virtual AttachResult try_tp_btf(const std::string& tp) = 0;
   virtual AttachResult try_raw_tp(const std::string& tp) = 0;
 };
@@ -42,6 +53,7 @@ struct FunctionStatus {
   std::string name;
   bool in_btf = false;
   AttachResult fentry;  // only tried when in_btf
+  AttachResult fexit;   // only tried when in_btf and lockscope has a fexit hook on it
 };
 
 struct TracepointStatus {
@@ -63,6 +75,13 @@ struct ProbeReport {
 
   std::vector<FunctionStatus> functions;
   std::vector<TracepointStatus> tracepoints;
+  AttachResult read_kernel;  // bpf_probe_read_kernel() allowed
+  AttachResult btf_walk;     // BTF pointer walks allowed
+  // lock:contention_begin/end fire for contended spinlocks here. They do not
+  // where spinlocks take virt_spin_lock() (a virtual machine without
+  // paravirt spinlocks, e.g. QEMU TCG): contention_why says so.
+  bool contention_fires = true;
+  std::string contention_why;
 
   std::string patch_state;     // pre-patch | post-patch | legacy | unknown
   std::string patch_variant;   // merged | posted-v2 | unknown | "" (not post-patch)
@@ -73,6 +92,7 @@ struct ProbeReport {
   const FunctionStatus* function(const std::string& name) const;
   const TracepointStatus* tracepoint(const std::string& name) const;
   bool fentry_ok(const std::string& name) const;
+  bool fexit_ok(const std::string& name) const;
   bool tracepoint_ok(const std::string& name) const;
 };
 

@@ -45,6 +45,8 @@ struct LoadPlan {
   // Hooks the backend would use and cannot have, with the probe's reason.
   std::vector<HookRefusal> refused;
   bool track_sites = true, track_stacks = false, track_wq_latency = false;
+  bool waits_from_hooks = false;  // lock entry hooks time the waits (not the tracepoints)
+  bool can_read_kernel = true;    // the programs may call bpf_probe_read_kernel()
   // Every catalogue metric (lockscope/core/metrics.hpp), as planned.
   std::map<std::string, Availability> metrics;
   std::vector<std::string> hints;  // what the user can do about refusals

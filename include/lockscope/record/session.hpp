@@ -41,8 +41,8 @@ class BpfSession {
   // The plan's refusals and the hooks that failed to attach.
   virtual const std::vector<HookRefusal>& refused() const = 0;
   virtual Snapshot snapshot() = 0;
-  // Zeroes counters, histograms and site maps between runs (the learned
-  // locks and the per-CPU state stay).
+  // Zeroes counters, histograms, site maps and the per-CPU state between
+  // runs (a hold open across it is dropped; the learned locks stay).
   virtual void reset() = 0;
   virtual std::vector<ProgramStats> program_stats() = 0;
 };

@@ -15,7 +15,8 @@ namespace lockscope {
 
 struct Snapshot {
   std::vector<uint64_t> counters;  // LS_C_MAX, indexed by enum ls_counter
-  uint64_t hook_events = 0;        // hook and tracepoint runs (denominator of losses)
+  uint64_t hook_events = 0;        // program runs, all classes together
+  std::vector<uint64_t> runs;      // LS_RUN_MAX: program runs by enum ls_run_class
   std::vector<Histogram> hists;    // LS_NR_HISTS, index metric * LS_KIND_MAX + kind
   struct SiteHist {
     uint32_t metric, kind;

@@ -117,6 +117,33 @@ TEST(Histogram, EmptyAndExtremes) {
   EXPECT_EQ(h.percentile(50), 77.0);
 }
 
+// A copy read while a program was adding to it (bucket done, count not yet):
+// what user space builds still adds up, so the profile it writes loads.
+TEST(Histogram, TornBpfCopyStillAddsUp) {
+  ls_hist torn{};
+  uint32_t a = Histogram::index_of(100), b = Histogram::index_of(5000);
+  torn.buckets[a] = 3;
+  torn.buckets[b] = 1;  // the fourth value's bucket is in, its count, sum and max not yet
+  torn.count = 3;
+  torn.sum = 300;
+  torn.min = 100;
+  torn.max = 100;
+  Histogram h;
+  h.merge_bpf(torn);
+  EXPECT_EQ(h.count(), 4u);
+  uint64_t in_buckets = 0;
+  for (const auto& [idx, n] : h.buckets()) in_buckets += n;
+  EXPECT_EQ(in_buckets, h.count());
+  EXPECT_GE(h.max(), Histogram::lower_bound(b));
+  ls_hist first{};  // the very first value: only its bucket is in
+  first.buckets[a] = 1;
+  Histogram g;
+  g.merge_bpf(first);
+  EXPECT_EQ(g.count(), 1u);
+  EXPECT_LE(g.min(), 100u);
+  EXPECT_GE(g.max(), 100u);
+}
+
 // Values of 2^40 ns and above share the last bucket: a percentile that lands
 // there is somewhere between that bucket's start and the maximum, and its
 // error bound must say so (it used the bucket's nominal width: a true p95 of

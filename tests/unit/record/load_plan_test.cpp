@@ -27,13 +27,22 @@ ProbeReport report(const AttachResult& fentry, const AttachResult& tp_btf,
   ProbeReport r;
   r.btf = true;
   r.lockdown = "none";
-  for (const auto& f : probe_functions()) r.functions.push_back({f, fentry.ok, fentry});
+  for (const auto& f : probe_functions()) r.functions.push_back({f, fentry.ok, fentry, fentry});
   for (const auto& t : probe_tracepoints()) {
     TracepointStatus s{t, tp_btf, {}};
     if (!tp_btf.ok) s.raw_tp = raw_tp;
     r.tracepoints.push_back(s);
   }
+  r.read_kernel = kOk;
+  r.btf_walk = kOk;
   return r;
+}
+
+std::string section(const HookInfo& h) {
+  const char* kind = h.kind == HookKind::kFentry  ? "fentry/"
+                     : h.kind == HookKind::kFexit ? "fexit/"
+                                                  : "tp_btf/";
+  return kind + std::string(h.target);
 }
 
 void set_function(ProbeReport& r, const std::string& name, const AttachResult& a) {
@@ -41,6 +50,7 @@ void set_function(ProbeReport& r, const std::string& name, const AttachResult& a
     if (f.name == name) {
       f.in_btf = a.ok;
       f.fentry = a;
+      f.fexit = a;
     }
 }
 
@@ -59,20 +69,22 @@ TEST(LoadPlan, LockedDownHostFallsBackToTracepoints) {
   r.lockdown = "integrity";
   LoadPlan p = make_load_plan(r, PlanRequest{});
   EXPECT_EQ(p.backend, "tracepoint");
-  EXPECT_NE(p.reason.find("fentry unavailable (_raw_spin_lock"), std::string::npos) << p.reason;
+  EXPECT_NE(p.reason.find("function hooks unavailable (fexit/_raw_spin_lock: load: refused"),
+            std::string::npos)
+      << p.reason;
   for (const auto& h : hook_catalogue()) {
-    if (h.kind == HookKind::kFentry) {
-      EXPECT_FALSE(has(p.programs, "fentry/" + std::string(h.target))) << h.target;
+    if (is_function_hook(h)) {
+      EXPECT_FALSE(has(p.programs, section(h))) << h.target;
       ASSERT_NE(refusal(p, hook_name(h)), nullptr) << h.target;
     } else {
-      EXPECT_TRUE(has(p.programs, "tp_btf/" + std::string(h.target))) << h.target;
+      EXPECT_EQ(has(p.programs, section(h)), bool(h.families & kFamilyTracepoint)) << h.target;
     }
   }
   EXPECT_TRUE(p.required.empty());
   EXPECT_TRUE(p.track_wq_latency);
   const Availability& hold = p.metrics.at(metric::kPoolLockHold);
   EXPECT_FALSE(hold.ok);
-  EXPECT_NE(hold.reason.find("needs fentry on the spinlock functions"), std::string::npos);
+  EXPECT_NE(hold.reason.find("needs fexit on the spinlock functions"), std::string::npos);
   EXPECT_NE(hold.reason.find("EPERM"), std::string::npos) << hold.reason;
   EXPECT_TRUE(p.metrics.at(metric::kWqQueueLatency).ok);
   EXPECT_TRUE(p.metrics.at(metric::kKworkerWakeups).ok);
@@ -91,7 +103,7 @@ TEST(LoadPlan, ExplicitFentryOnALockedDownHostIsUnsupported) {
       FAIL() << backend_name(b) << " was planned on a kernel that refuses fentry";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), kExitUnsupported);
-      EXPECT_NE(std::string(e.what()).find("_raw_spin_lock"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("fexit/_raw_spin_lock"), std::string::npos) << e.what();
     }
   }
 }
@@ -102,24 +114,30 @@ TEST(LoadPlan, PostPatchGuestUsesFentryAndNamesWhatIsMissing) {
   set_function(r, "wake_up_q", kAbsent);
   LoadPlan p = make_load_plan(r, PlanRequest{});
   EXPECT_EQ(p.backend, "fentry");
+  EXPECT_TRUE(has(p.programs, "fexit/_raw_spin_lock_irq"));
   EXPECT_TRUE(has(p.programs, "fentry/_raw_spin_lock_irq"));
+  EXPECT_TRUE(has(p.programs, "fexit/_raw_spin_trylock"));
   EXPECT_TRUE(has(p.programs, "fentry/kick_pool_pick"));
   EXPECT_FALSE(has(p.programs, "fentry/kick_pool"));
   ASSERT_NE(refusal(p, "fentry/kick_pool"), nullptr);
   EXPECT_EQ(refusal(p, "fentry/kick_pool")->reason, kAbsent.detail);
-  // The fentry backend's tracepoints: waits, pool and rq lock learning.
-  for (const char* tp :
-       {"contention_begin", "contention_end", "workqueue_queue_work", "sched_switch"})
+  EXPECT_TRUE(p.waits_from_hooks);
+  // The fentry backend's tracepoints: wakeups, pool and rq lock learning.
+  for (const char* tp : {"sched_waking", "workqueue_queue_work", "sched_switch"})
     EXPECT_TRUE(has(p.programs, std::string("tp_btf/") + tp)) << tp;
-  for (const char* tp : {"workqueue_execute_start", "sched_waking", "workqueue_activate_work"})
+  // Waits come from the lock hooks, not from the contention tracepoints.
+  for (const char* tp : {"workqueue_execute_start", "contention_begin", "workqueue_activate_work"})
     EXPECT_FALSE(has(p.programs, std::string("tp_btf/") + tp)) << tp;
-  // Its own hooks are required; attribution hooks are not.
-  EXPECT_TRUE(has(p.required, "fentry/_raw_spin_lock"));
-  EXPECT_TRUE(has(p.required, "fentry/try_to_wake_up"));
+  // Its own hooks are required; waits and attribution hooks are not.
+  EXPECT_TRUE(has(p.required, "fexit/_raw_spin_lock"));
+  EXPECT_TRUE(has(p.required, "fentry/_raw_spin_unlock_irq"));
+  EXPECT_FALSE(has(p.required, "fentry/_raw_spin_lock"));
   EXPECT_FALSE(has(p.required, "fentry/kick_pool_pick"));
   EXPECT_FALSE(has(p.required, "tp_btf/sched_switch"));
   EXPECT_TRUE(p.metrics.at(metric::kPoolLockHold).ok);
   EXPECT_TRUE(p.metrics.at(metric::kRqLockNested).ok);
+  EXPECT_TRUE(p.metrics.at(metric::kPoolLockWait).ok);
+  EXPECT_TRUE(p.metrics.at(metric::kKickUnderPoolLock).ok);  // kick_pool_pick alone will do
   const Availability& q = p.metrics.at(metric::kWqQueueLatency);
   EXPECT_FALSE(q.ok);
   EXPECT_NE(q.reason.find("not selected by --backend fentry"), std::string::npos) << q.reason;
@@ -131,10 +149,7 @@ TEST(LoadPlan, BothLoadsEveryFamily) {
   q.backend = Backend::kBoth;
   LoadPlan p = make_load_plan(report(kOk, kOk), q);
   EXPECT_EQ(p.backend, "both");
-  for (const auto& h : hook_catalogue())
-    EXPECT_TRUE(has(p.programs,
-                    (h.kind == HookKind::kFentry ? "fentry/" : "tp_btf/") + std::string(h.target)))
-        << h.target;
+  for (const auto& h : hook_catalogue()) EXPECT_TRUE(has(p.programs, section(h))) << h.target;
   for (const auto& [name, a] : p.metrics) EXPECT_TRUE(a.ok) << name << ": " << a.reason;
 }
 
@@ -147,6 +162,38 @@ TEST(LoadPlan, RawTracepointsWhereTpBtfIsRefusedOrForced) {
   LoadPlan f = make_load_plan(report(kEperm, kOk), forced);
   EXPECT_TRUE(has(f.programs, "raw_tp/contention_begin"));
   EXPECT_FALSE(has(f.programs, "tp_btf/contention_begin"));
+  // raw_tp bodies read with bpf_probe_read_kernel(): not where it is refused.
+  ProbeReport locked = report(kEperm, kOk);
+  locked.read_kernel = {false, 22, "load: the kernel rejected it (EINVAL)"};
+  LoadPlan none = make_load_plan(locked, forced);
+  EXPECT_TRUE(none.programs.empty());
+  ASSERT_NE(refusal(none, "tracepoint/sched_switch"), nullptr);
+  EXPECT_NE(refusal(none, "tracepoint/sched_switch")->reason.find("bpf_probe_read_kernel"),
+            std::string::npos);
+}
+
+TEST(LoadPlan, ContentionTracepointsThatCannotFireAreRefused) {
+  ProbeReport r = report(kEperm, kOk);
+  r.contention_fires = false;
+  r.contention_why = "virt_spin_lock() has no tracepoint";
+  LoadPlan p = make_load_plan(r, PlanRequest{});
+  EXPECT_FALSE(has(p.programs, "tp_btf/contention_begin"));
+  const Availability& w = p.metrics.at(metric::kPoolLockWait);
+  EXPECT_FALSE(w.ok);  // never "ok, 0 events"
+  EXPECT_NE(w.reason.find("virt_spin_lock"), std::string::npos) << w.reason;
+}
+
+TEST(LoadPlan, WithoutProbeReadsSitesNeedStacks) {
+  ProbeReport r = report(kOk, kOk);
+  r.read_kernel = {false, 22, "load: refused"};
+  LoadPlan p = make_load_plan(r, PlanRequest{});
+  EXPECT_EQ(p.backend, "fentry");
+  EXPECT_FALSE(p.can_read_kernel);
+  ASSERT_EQ(p.hints.size(), 1u);
+  EXPECT_NE(p.hints[0].find("--stacks"), std::string::npos);
+  PlanRequest q;
+  q.track_stacks = true;
+  EXPECT_TRUE(make_load_plan(r, q).hints.empty());
 }
 
 TEST(LoadPlan, NothingAttachableIsBackendNone) {
@@ -192,7 +239,7 @@ TEST(LoadPlan, EveryCatalogueMetricIsPlanned) {
 TEST(LoadPlan, ProbeOutputNamesBackendAndMetrics) {
   LoadPlan p = make_load_plan(report(kEperm, kOk), PlanRequest{});
   std::string text = load_plan_text(p);
-  EXPECT_EQ(text.rfind("backend       tracepoint -- fentry unavailable", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("backend       tracepoint -- function hooks unavailable", 0), 0u) << text;
   EXPECT_NE(text.find("  pool_lock_hold_ns"), std::string::npos) << text;
   nlohmann::json j = nlohmann::json::object();
   add_load_plan_json(j, p);
