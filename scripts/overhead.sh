@@ -42,7 +42,7 @@ done
 vmtool=$build/src/vm/lockscope-vm
 guest=${LOCKSCOPE_GUEST_BINARY:-$build/src/lockscope}
 if [ ! -x "$vmtool" ] || [ ! -x "$guest" ]; then
-  [ -f "$build/CMakeCache.txt" ] || cmake -S "$top" -B "$build" >&2
+  [ -f "$build/CMakeCache.txt" ] || "$top/scripts/configure.sh" "$build" >&2
   make -C "$build" -j2 lockscope lockscope-vm >&2
 fi
 
