@@ -136,17 +136,21 @@ TEST_F(VmPrepare, FetchKernelsAndBuildModules) {
   }
 }
 
-// lockscope probe in the guest, on each kernel of $LOCKSCOPE_VM_KERNELS.
+// lockscope probe in the guest, on each kernel of $LOCKSCOPE_VM_KERNELS; the
+// guest's clocksource on each.
 class VmProbe : public VmTest, public ::testing::WithParamInterface<vmtest::KernelUnderTest> {};
 TEST_P(VmProbe, FentryUsable) {
   const vmtest::KernelUnderTest& want = GetParam();
   vm::Kernel k;
   if (!fetch(want.pattern, &k)) GTEST_SKIP() << skip_reason_;
   vm::BootSpec s = spec(k);
-  s.commands = {"lockscope probe --json > $RESULTS/probe.json"};
+  s.commands = {vmtest::kReadClocksource, "lockscope probe --json > $RESULTS/probe.json"};
   vm::BootResult r = boot_ok(s);
   ASSERT_TRUE(sound(r));
   ASSERT_EQ(r.exit_code, 0) << "lockscope probe failed in the guest:\n" << r.output();
+  // Each kernel of the list times with the TSC too (vm.Clock checks one).
+  EXPECT_EQ(vmtest::first_line(r.files["clocksource"]), "tsc")
+      << "available: " << vmtest::first_line(r.files["clocksources"]);
   ASSERT_EQ(r.files.count("probe.json"), 1u) << r.output();
   auto j = nlohmann::json::parse(r.files.at("probe.json"));
   std::printf("probe: %s\n", summary(j).c_str());
