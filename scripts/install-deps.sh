@@ -26,7 +26,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: missing packages: ${missing[*]}" >&2
-  echo "hint: run as root (sudo $0)" >&2
+  echo "hint: run it as root, or: sudo $0" >&2
   exit 4
 fi
 echo "install-deps: installing ${missing[*]}"

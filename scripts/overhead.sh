@@ -10,7 +10,7 @@
 #   --items    test_workqueue items per thread and run (default 2000)
 #   --threads  test_workqueue producer threads (default: --smp)
 #   --smp      guest vCPUs (default 4)
-#   KERNEL_PATTERN  default: '7.2.*' '7.3.*' (one boot each)
+#   KERNEL_PATTERN  default: '7.2' '7.3' (one boot each; docs/vm.md)
 #
 # Needs what the VM tier needs (docs/vm.md) plus bpftrace and bpftool on the
 # host: both are copied into the guest with the libraries ldd lists.
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$threads" ] || threads=$smp
-[ $# -gt 0 ] || set -- '7.2.*' '7.3.*'
+[ $# -gt 0 ] || set -- '7.2' '7.3'
 
 for tool in bpftrace bpftool python3; do
   command -v "$tool" > /dev/null || { echo "overhead.sh: $tool not found (install it: bpftrace, bpftool, python3)" >&2; exit 4; }
@@ -42,7 +42,7 @@ done
 vmtool=$build/src/vm/lockscope-vm
 guest=${LOCKSCOPE_GUEST_BINARY:-$build/src/lockscope}
 if [ ! -x "$vmtool" ] || [ ! -x "$guest" ]; then
-  [ -f "$build/CMakeCache.txt" ] || cmake -S "$top" -B "$build" >&2
+  [ -f "$build/CMakeCache.txt" ] || "$top/scripts/configure.sh" "$build" >&2
   make -C "$build" -j2 lockscope lockscope-vm >&2
 fi
 

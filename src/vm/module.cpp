@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <regex>
+#include <sstream>
 
 #include "lockscope/core/log.hpp"
 #include "lockscope/vm/vm.hpp"
@@ -21,6 +23,7 @@ using namespace detail;
 namespace {
 
 constexpr const char* kSourcePackage = "linux-source-7.3";
+constexpr const char* kChrootCompiler = "gcc-14";
 constexpr const char* kChrootPackages = "gcc-14,make,libc6-dev,libelf-dev,dwarves";
 
 std::string source_package() {
@@ -95,13 +98,40 @@ class BindMount {
   std::string dst_;
 };
 
-void unpack_headers(const std::string& root, const Kernel& k) {
+struct Headers {
+  std::vector<std::string> packages;
+  std::string compiler;  // the gcc they were made with ("gcc-12"), empty when not named
+};
+
+// linux-headers-<release> and the linux-headers-*/linux-kbuild-* packages it
+// depends on (bookworm's 6.1 names its kbuild package linux-kbuild-6.1, later
+// suites linux-kbuild-<version>: the index says which), and their compiler.
+Headers headers_for(const Kernel& k) {
+  std::string name = "linux-headers-" + k.release;
+  PackageInfo info;
+  try {
+    info = package_info(name);
+  } catch (const Error& e) {
+    if (e.code() != kExitUsage) throw;  // the index itself failed: say that
+    throw Unavailable("test_workqueue.ko cannot be built for " + k.release + ": " + name +
+                          " is not in the package index",
+                      "the mirror keeps headers only for the kernels a suite still ships; pick "
+                      "a newer version, or use --workload pty");
+  }
+  Headers h;
+  h.packages.push_back(name);
+  h.compiler = headers_compiler(info.depends);
+  for (const auto& d : info.depends)
+    if (d.rfind("linux-headers-", 0) == 0 || d.rfind("linux-kbuild-", 0) == 0)
+      h.packages.push_back(d);
+  return h;
+}
+
+void unpack_headers(const std::string& root, const Kernel& k, const Headers& h) {
   std::string stamp = root + "/.lockscope-headers-" + k.release;
   if (exists(stamp)) return;
   log::info("vm: unpacking headers and kbuild for {}", k.release);
-  for (const std::string& pkg :
-       {"linux-headers-" + k.release, "linux-headers-" + k.version + "-common",
-        "linux-kbuild-" + k.version}) {
+  for (const std::string& pkg : h.packages) {
     std::string deb = fetch_package(pkg);
     run_checked({"dpkg-deb", "-x", deb, root}, "unpacking " + pkg);
   }
@@ -109,6 +139,30 @@ void unpack_headers(const std::string& root, const Kernel& k) {
 }
 
 }  // namespace
+
+std::string headers_compiler(const std::vector<std::string>& depends) {
+  // gcc-14, gcc-14-for-host (7.x), linux-compiler-gcc-12-x86 (bookworm's 6.1)
+  static const std::regex re("^(?:linux-compiler-)?(gcc-[0-9]+)(?:-for-host|-x86)?$");
+  for (const auto& d : depends) {
+    std::smatch m;
+    if (std::regex_match(d, m, re)) return m[1];
+  }
+  return {};
+}
+
+std::string first_build_error(const std::string& output, const std::string& build_dir) {
+  std::istringstream s(output);
+  std::string line, fallback;
+  while (std::getline(s, line)) {
+    for (size_t p; (p = line.find(build_dir + "/")) != std::string::npos;)
+      line.erase(p, build_dir.size() + 1);
+    if (line.find("error:") != std::string::npos) return line;
+    if (fallback.empty() &&
+        (line.find("not found") != std::string::npos || line.find("*** ") != std::string::npos))
+      fallback = line;
+  }
+  return fallback.empty() ? tail_of(output, 1) : fallback;
+}
 
 std::string build_test_workqueue(const Kernel& k) {
   if (geteuid() != 0)
@@ -123,27 +177,41 @@ std::string build_test_workqueue(const Kernel& k) {
     log::info("vm: test_workqueue.ko for {} (cached)", k.release);
     return ko;
   }
+  Headers headers = headers_for(k);
   std::string root = chroot_root();
-  unpack_headers(root, k);
+  unpack_headers(root, k, headers);
   std::string build_rel = "/build/twq-" + k.release;
   std::string build = root + build_rel;
   remove_tree(build);
   make_dirs(build);
   write_file(build + "/test_workqueue.c", read_file(src));
   write_file(build + "/Kbuild", "obj-m += test_workqueue.o\n");
+  std::vector<std::string> argv = {
+      "chroot", root, "make", "-C", "/usr/src/linux-headers-" + k.release, "M=" + build_rel};
+  // Headers made with a gcc the chroot lacks (bookworm's gcc-12): the
+  // chroot's own compiler builds a module that loads all the same.
+  if (!headers.compiler.empty() && !exists(root + "/usr/bin/" + headers.compiler)) {
+    log::info("vm: the {} headers name {}, which the module build chroot lacks; building with {}",
+              k.release, headers.compiler, kChrootCompiler);
+    argv.push_back(std::string("CC=") + kChrootCompiler);
+  }
+  argv.emplace_back("modules");
   log::info("vm: building test_workqueue.ko for {}", k.release);
+  make_dirs(out_dir);
+  std::string log_path = out_dir + "/build.log";
   {
     BindMount proc("/proc", root + "/proc");
-    RunResult r = run({"chroot", root, "make", "-C", "/usr/src/linux-headers-" + k.release,
-                       "M=" + build_rel, "modules"},
-                      {"", "", 900});
-    if (r.status != 0 || !exists(build + "/test_workqueue.ko"))
-      throw Error(
-          kExitUnsupported,
-          "building test_workqueue.ko for " + k.release + " failed: " + tail_of(r.output, 6),
-          "the kernel's headers may not match; try another version");
+    RunResult r = run(argv, {"", "", 900});
+    write_file(log_path, r.output);
+    if (r.status != 0 || !exists(build + "/test_workqueue.ko")) {
+      std::string why = first_build_error(r.output, build_rel);
+      remove_tree(build);
+      throw Unavailable(
+          "test_workqueue from " + source_package() + " does not build against the " + k.release +
+              " headers: " + why,
+          "use --workload pty on this kernel; the compiler's output is in " + log_path);
+    }
   }
-  make_dirs(out_dir);
   write_file(out_dir + "/source.c", read_file(src));
   write_file(ko, read_file(build + "/test_workqueue.ko"));
   remove_tree(build);

@@ -28,8 +28,10 @@ constexpr const char* kUsage =
     "       lockscope-vm twq PATTERN [--items N] [--threads N] [options]\n"
     "options: --binary PATH (copied to /bin/lockscope)  --module (test_workqueue.ko at\n"
     "         /lib/modules/test_workqueue.ko)  --file HOST:GUEST  --smp N  --mem MiB\n"
-    "         --timeout S  --accel auto|kvm|tcg  -v|-vv\n"
-    "PATTERN: a glob over Debian cloud kernel versions, e.g. '7.2.*' (newest match wins).\n"
+    "         --timeout S  --accel auto|kvm|tcg  --append PARAM (kernel command line,\n"
+    "         e.g. lockdown=confidentiality; repeatable)  -q|-v|-vv\n"
+    "PATTERN: a Debian cloud kernel version, a prefix ('7.2', '6.1': the newest match)\n"
+    "         or a glob ('7.2.*', '6.12.*+deb12'); `versions` lists them.\n"
     "run prints the guest's stdout+stderr and exits with the guest's exit code\n"
     "(3 when the guest hung, panicked or reported nothing).\n";
 
@@ -80,6 +82,8 @@ int run(int argc, char** argv) {
       spec.timeout_s = to_int(value(), "--timeout");
     else if (a == "--accel")
       spec.accel = value();
+    else if (a == "--append")
+      spec.extra_append += (spec.extra_append.empty() ? "" : " ") + value();
     else if (a == "--items")
       items = unsigned(to_int(value(), "--items"));
     else if (a == "--threads")
@@ -97,7 +101,8 @@ int run(int argc, char** argv) {
   if (rest.empty()) throw usage_error("missing subcommand", kUsage);
   const std::string& sub = rest[0];
   if (sub == "versions") {
-    for (const auto& v : vm::available_kernel_versions()) std::printf("%s\n", v.c_str());
+    for (const auto& k : vm::available_kernels())
+      std::printf("%-18s %s\n", k.version.c_str(), k.package.c_str());
     return kExitOk;
   }
   if (rest.size() != 2) throw usage_error(sub + " needs one PATTERN", kUsage);

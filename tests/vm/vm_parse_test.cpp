@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The VM tier's host-side parsing: result channel framing, panic detection,
-// kernel version selection. No QEMU needed.
+// kernel selection and package naming. No QEMU needed.
 #include <gtest/gtest.h>
 
 #include "lockscope/vm/vm.hpp"
+#include "vm_test_util.hpp"
 
 using namespace lockscope;
 
@@ -66,26 +67,171 @@ TEST(Panic, FindsPanicLineInConsole) {
       vm::find_panic("[ 0.1] Linux version 7.3.4\n[ 3.0] reboot: Power down\n").has_value());
 }
 
-TEST(KernelVersions, NewestMatchWinsAndMissListsVersions) {
-  std::vector<std::string> v = {"7.2.6+deb13", "7.2.9+deb13", "7.2.12+deb13", "7.3.4+deb13"};
-  EXPECT_EQ(vm::select_kernel_version(v, "7.2.*"), "7.2.12+deb13");
-  EXPECT_EQ(vm::select_kernel_version(v, "7.3.*"), "7.3.4+deb13");
-  EXPECT_EQ(vm::select_kernel_version(v, "7.2.9"), "7.2.9+deb13");
-  EXPECT_EQ(vm::select_kernel_version(v, "7.2.6+deb13-cloud-amd64"), "7.2.6+deb13");
+// What the Debian index offers today, in both naming schemes.
+const std::vector<std::string> kVersions = {"6.1.0-47",      "6.1.0-50",       "6.12.43+deb12",
+                                            "6.12.95+deb12", "6.12.107+deb13", "6.12.117+deb13",
+                                            "7.2.6+deb13",   "7.2.9+deb13",    "7.2.12+deb13",
+                                            "7.3.4+deb13",   "7.20.1+deb14"};
+
+TEST(KernelVersions, GlobsAndExactReleasesSelectTheNewestMatch) {
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "7.2.*").version, "7.2.12+deb13");
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "7.3.*").version, "7.3.4+deb13");
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "6.12.*+deb12").version, "6.12.95+deb12");
+  auto exact = vm::select_kernel_version(kVersions, "7.2.6+deb13-cloud-amd64");
+  EXPECT_EQ(exact.version, "7.2.6+deb13");
+  EXPECT_TRUE(exact.exact);
+  EXPECT_TRUE(vm::select_kernel_version(kVersions, "6.1.0-47").exact);
+}
+
+TEST(KernelVersions, VersionPrefixEndsAtAComponentBoundary) {
+  auto c = vm::select_kernel_version(kVersions, "7.2");
+  EXPECT_EQ(c.version, "7.2.12+deb13");  // numeric order: 12 > 9 > 6
+  EXPECT_EQ(c.matching, 3u);             // never 7.20.1
+  EXPECT_FALSE(c.exact);
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "7.20").version, "7.20.1+deb14");
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "7.2.9").version, "7.2.9+deb13");
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "6.1").version, "6.1.0-50");
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "6.12").version, "6.12.117+deb13");
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "6").version, "6.12.117+deb13");
+  EXPECT_THROW(vm::select_kernel_version(kVersions, "7.3.40"), Error);
+  EXPECT_THROW(vm::select_kernel_version(kVersions, "6.1.0-5"), Error);
+}
+
+TEST(KernelVersions, ChoiceSaysWhichKernelAndAmongHowMany) {
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "7.2").describe(),
+            "lockscope: kernel '7.2' -> 7.2.12+deb13-cloud-amd64 (newest of 3 matching)");
+  EXPECT_EQ(vm::select_kernel_version(kVersions, "7.3").describe(),
+            "lockscope: kernel '7.3' -> 7.3.4+deb13-cloud-amd64 (the only match)");
+}
+
+TEST(KernelVersions, MissNamesTheNewestOfEachSeries) {
   try {
-    vm::select_kernel_version(v, "9.*");
+    vm::select_kernel_version(kVersions, "9.*");
     FAIL() << "no error for a pattern that matches nothing";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), kExitUsage);
-    EXPECT_NE(std::string(e.what()).find("7.2.12+deb13"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()),
+              "no Debian cloud kernel matches '9.*'; newest of each series: 6.1.0-50, "
+              "6.12.117+deb13, 7.2.12+deb13, 7.3.4+deb13, 7.20.1+deb14 (11 versions in all)");
+    EXPECT_NE(e.hint().find("'7.2'"), std::string::npos) << e.hint();
   }
+}
+
+TEST(KernelVersions, NumericOrder) {
+  EXPECT_LT(vm::compare_versions("7.2.9+deb13", "7.2.12+deb13"), 0);
+  EXPECT_LT(vm::compare_versions("6.1.0-9", "6.1.0-50"), 0);
+  EXPECT_LT(vm::compare_versions("6.12.90+deb12", "6.12.90+deb12.1"), 0);
+  EXPECT_LT(vm::compare_versions("7.3~rc1", "7.3"), 0);
+  EXPECT_LT(vm::compare_versions("7.3", "7.3.1"), 0);
+  EXPECT_GT(vm::compare_versions("7.20.1", "7.3.4"), 0);
+  EXPECT_EQ(vm::compare_versions("7.02", "7.2"), 0);
+  EXPECT_EQ(vm::compare_versions("6.1.0-50", "6.1.0-50"), 0);
+}
+
+TEST(KernelPackages, BothNamingSchemesOnePackagePerVersion) {
+  std::vector<std::string> names = {"linux-binary-7.3.4+deb13-cloud-amd64",
+                                    "linux-image-7.3.4+deb13-cloud-amd64",
+                                    "linux-binary-7.3.4+deb13-amd64",
+                                    "linux-binary-unsigned-7.3.4+deb13-cloud-amd64",
+                                    "linux-image-6.1.0-50-cloud-amd64-unsigned",
+                                    "linux-image-6.1.0-50-cloud-amd64",
+                                    "linux-image-6.1.0-50-cloud-amd64-dbg",
+                                    "linux-image-6.12.43+deb12-cloud-amd64",
+                                    "linux-image-6.12.117+deb13-cloud-amd64-unsigned",
+                                    "linux-image-cloud-amd64",
+                                    "linux-image-6.18.15+deb13-cloud-amd64",
+                                    "linux-image-6.12.117+deb13-rt-amd64"};
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& k : vm::kernels_from_package_names(names))
+    got.emplace_back(k.version, k.package);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{
+                     {"6.1.0-50", "linux-image-6.1.0-50-cloud-amd64"},
+                     {"6.12.43+deb12", "linux-image-6.12.43+deb12-cloud-amd64"},
+                     {"6.12.117+deb13", "linux-image-6.12.117+deb13-cloud-amd64-unsigned"},
+                     {"6.18.15+deb13", "linux-image-6.18.15+deb13-cloud-amd64"},
+                     {"7.3.4+deb13", "linux-binary-7.3.4+deb13-cloud-amd64"}}));
+}
+
+TEST(KernelPackages, VmlinuzInEitherPlace) {
+  EXPECT_EQ(vm::vmlinuz_member({"./", "./usr/lib/modules/7.3.4+deb13-cloud-amd64/vmlinuz",
+                                "./usr/lib/modules/7.3.4+deb13-cloud-amd64/System.map"},
+                               "7.3.4+deb13-cloud-amd64"),
+            "./usr/lib/modules/7.3.4+deb13-cloud-amd64/vmlinuz");
+  EXPECT_EQ(vm::vmlinuz_member({"./boot/", "./boot/config-6.1.0-50-cloud-amd64",
+                                "./boot/vmlinuz-6.1.0-50-cloud-amd64"},
+                               "6.1.0-50-cloud-amd64"),
+            "./boot/vmlinuz-6.1.0-50-cloud-amd64");
+  EXPECT_FALSE(vm::vmlinuz_member({"./usr/share/doc/linux-image-7.3.4+deb13-cloud-amd64/"},
+                                  "7.3.4+deb13-cloud-amd64")
+                   .has_value());
+}
+
+TEST(PackageIndex, DependencyNames) {
+  EXPECT_EQ(vm::dependency_names("linux-headers-6.1.0-50-common (= 6.1.176-1), linux-kbuild-6.1 "
+                                 "(>= 6.1.176-1), linux-compiler-gcc-12-x86"),
+            (std::vector<std::string>{"linux-headers-6.1.0-50-common", "linux-kbuild-6.1",
+                                      "linux-compiler-gcc-12-x86"}));
+  EXPECT_EQ(vm::dependency_names("a (= 1) | b [amd64], c:any <!nocheck>,d"),
+            (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_TRUE(vm::dependency_names("").empty());
+}
+
+TEST(ModuleBuild, CompilerTheHeadersName) {
+  EXPECT_EQ(vm::headers_compiler(
+                {"linux-headers-6.1.0-50-common", "linux-kbuild-6.1", "linux-compiler-gcc-12-x86"}),
+            "gcc-12");
+  EXPECT_EQ(vm::headers_compiler({"gcc-14-for-host", "linux-base"}), "gcc-14");
+  EXPECT_EQ(vm::headers_compiler({"linux-base", "gcc-14"}), "gcc-14");
+  EXPECT_EQ(vm::headers_compiler({"linux-base"}), "");
+}
+
+TEST(ModuleBuild, FirstCompilerErrorWithoutTheBuildFolder) {
+  std::string out =
+      "make: Entering directory '/usr/src/linux-headers-6.1.0-50-common'\n"
+      "  CC [M]  /build/twq-6.1.0-50-cloud-amd64/test_workqueue.o\n"
+      "/build/twq-6.1.0-50-cloud-amd64/test_workqueue.c:152:16: error: implicit declaration of "
+      "function 'kzalloc_objs'\n"
+      "/build/twq-6.1.0-50-cloud-amd64/test_workqueue.c:156:15: error: assignment ...\n"
+      "make: *** [Makefile:2050: /build/twq-6.1.0-50-cloud-amd64] Error 2\n";
+  EXPECT_EQ(vm::first_build_error(out, "/build/twq-6.1.0-50-cloud-amd64"),
+            "test_workqueue.c:152:16: error: implicit declaration of function 'kzalloc_objs'");
+  EXPECT_EQ(vm::first_build_error("  CC [M]  x.o\n/bin/sh: 1: gcc-12: not found\nmake: *** [x] "
+                                  "Error 127\n",
+                                  "/build/x"),
+            "/bin/sh: 1: gcc-12: not found");
+}
+
+TEST(Boot, KernelCommandLineTimesWithTheTsc) {
+  vm::BootSpec s;
+  std::string line = vm::kernel_command_line(s);
+  EXPECT_NE(line.find("tsc=reliable"), std::string::npos) << line;
+  EXPECT_EQ(line.find("tsc=unstable"), std::string::npos) << line;
+  s.extra_append = vmtest::lockdown_param("confidentiality");
+  line = vm::kernel_command_line(s);
+  EXPECT_EQ(line.substr(line.size() - 25), " lockdown=confidentiality") << line;
+}
+
+TEST(VmTestUtil, KernelListAndSysfsSelection) {
+  auto k = vmtest::parse_kernel_list("7.2=pre-patch  7.3=post-patch,6.12\n6.1.*");
+  ASSERT_EQ(k.size(), 4u);
+  EXPECT_EQ(k[0].pattern, "7.2");
+  EXPECT_EQ(k[0].patch_state, "pre-patch");
+  EXPECT_EQ(k[1].patch_state, "post-patch");
+  EXPECT_EQ(k[2].pattern, "6.12");
+  EXPECT_EQ(k[2].patch_state, "");
+  EXPECT_EQ(k[3].pattern, "6.1.*");
+  EXPECT_EQ(vmtest::parse_kernel_list(vmtest::kDefaultKernels).size(), 2u);
+  EXPECT_EQ(vmtest::selected("none integrity [confidentiality]\n"), "confidentiality");
+  EXPECT_EQ(vmtest::selected("[none] integrity confidentiality"), "none");
+  EXPECT_EQ(vmtest::selected("tsc\n"), "");
 }
 
 TEST(InitScript, MountsRunsAndReportsOverSecondSerialPort) {
   std::string s = vm::init_script({"echo one", "lockscope probe --json > $RESULTS/probe.json"});
   for (const char* needle :
        {"mount -t proc", "mount -t sysfs", "mount -t devtmpfs", "mount -t tracefs", "mount -t bpf",
-        "echo one\nlockscope probe", "/dev/ttyS1", "LOCKSCOPE-EXIT $rc", "poweroff -f"})
+        "mount -t securityfs", "echo one\nlockscope probe", "/dev/ttyS1", "LOCKSCOPE-EXIT $rc",
+        "poweroff -f"})
     EXPECT_NE(s.find(needle), std::string::npos) << needle;
 }
 

@@ -38,37 +38,89 @@ struct PackageInfo {
   std::string filename;  // pool path
   uint64_t size = 0;
   std::string sha256;
+  std::vector<std::string> depends;  // package names in Depends (every alternative)
 };
+
+// The package names in a Depends field, in order, without versions,
+// architecture qualifiers or restrictions.
+std::vector<std::string> dependency_names(const std::string& depends);
 
 // Private apt state under cache_dir()/apt: nothing in the system's apt state
 // changes. Lists are refreshed when older than an hour (or when `force`);
 // when the registry is unreachable but lists exist, they are used as-is.
 void update_index(bool force = false);
 PackageInfo package_info(const std::string& name);
-std::vector<std::string> package_names(const std::string& prefix);
+// Real packages (never virtual names) whose name matches the POSIX regex.
+std::vector<std::string> search_packages(const std::string& name_regex);
 // Downloads `name` into cache_dir()/debs (temp name, size + SHA256 checked,
 // then renamed) unless a verified copy is there. Returns the .deb path.
 std::string fetch_package(const std::string& name);
 
 struct Kernel {
-  std::string release;  // uname -r, e.g. "7.3.4+deb13-cloud-amd64"
-  std::string version;  // e.g. "7.3.4+deb13"
-  std::string package;  // linux-binary-<release>
+  std::string release;  // uname -r, e.g. "7.3.4+deb13-cloud-amd64", "6.1.0-50-cloud-amd64"
+  std::string version;  // the release without "-cloud-amd64": "7.3.4+deb13", "6.1.0-50"
+  std::string package;  // the package holding its vmlinuz (see KernelPackage)
   std::string vmlinuz;  // cached path
 };
 
-// Kernel versions ("7.2.12+deb13", …) of the linux-binary-*-cloud-amd64
-// packages the index offers, oldest first.
-std::vector<std::string> available_kernel_versions();
-// The newest version matching the glob `pattern` ("7.2.*", "7.3.4+deb13").
-// No match: usage error listing the versions that exist.
-std::string select_kernel_version(const std::vector<std::string>& versions,
-                                  const std::string& pattern);
+// A Debian cloud kernel the index offers, under either naming scheme:
+// linux-binary-<release> (trixie-backports from 6.19, vmlinuz in
+// usr/lib/modules/<release>/) or linux-image-<release>[-unsigned] (bookworm,
+// bookworm-backports, trixie, trixie-backports; vmlinuz in boot/).
+struct KernelPackage {
+  std::string version;  // "7.2.12+deb13", "6.1.0-50"
+  std::string package;
+};
+
+// One entry per version from a list of package names: linux-binary-* wins
+// over linux-image-* (from 6.19 a metapackage next to it), which wins over
+// linux-image-*-unsigned. Other names (-dbg, other flavours, metapackages
+// without a version) are ignored. Sorted oldest first (compare_versions).
+std::vector<KernelPackage> kernels_from_package_names(const std::vector<std::string>& names);
+// The cloud-amd64 kernels of every suite in the private index, oldest first.
+std::vector<KernelPackage> available_kernels();
+
+// Numeric version order: digit runs compare as numbers, '~' sorts before
+// anything (as in Debian), other characters by value. <0, 0, >0.
+int compare_versions(const std::string& a, const std::string& b);
+
+struct KernelChoice {
+  std::string pattern;
+  std::string version;  // the newest match
+  size_t matching = 0;  // how many versions matched
+  bool exact = false;   // the pattern named this version (or its release)
+  // "lockscope: kernel '7.2' -> 7.2.12+deb13-cloud-amd64 (newest of 4 matching)"
+  std::string describe() const;
+};
+
+// The newest version `pattern` selects:
+//   - a version or release, exactly ("7.3.4+deb13", "6.1.0-50-cloud-amd64");
+//   - a glob over versions or releases ("7.2.*", "6.12.*+deb12");
+//   - a version prefix ending at a component boundary ('.', '+', '-', '~'):
+//     "7.2" selects 7.2.12+deb13 (never 7.20.1), "6.1" selects 6.1.0-50.
+// No match: usage error naming the newest version of each series.
+KernelChoice select_kernel_version(const std::vector<std::string>& versions,
+                                   const std::string& pattern);
+// The vmlinuz inside a kernel package, from its member list (tar -t):
+// ./usr/lib/modules/<release>/vmlinuz or ./boot/vmlinuz-<release>.
+std::optional<std::string> vmlinuz_member(const std::vector<std::string>& members,
+                                          const std::string& release);
+// Selects (printing the choice on stderr unless the pattern was exact),
+// downloads and extracts the kernel; cached.
 Kernel fetch_kernel(const std::string& pattern);
 
 // test_workqueue.ko for `kernel`, built in a cached debootstrap chroot and
-// cached per kernel release. Returns the .ko path.
+// cached per kernel release. Returns the .ko path. Throws Unavailable when
+// the kernel's headers are not in the index or the source does not build
+// against them (e.g. 6.1: the 7.3 source uses newer kernel APIs), naming the
+// first compiler error; callers fall back to the pty workload.
 std::string build_test_workqueue(const Kernel& kernel);
+// The gcc a linux-headers package was made with, from its Depends
+// ("gcc-14", "gcc-14-for-host", "linux-compiler-gcc-12-x86" -> "gcc-12").
+std::string headers_compiler(const std::vector<std::string>& depends);
+// The first compiler error in a module build's output, without the build
+// folder's path; else the first "not found"/"***" line, else the last line.
+std::string first_build_error(const std::string& output, const std::string& build_dir);
 
 struct GuestFile {
   std::string host_path;
@@ -85,8 +137,12 @@ struct BootSpec {
   int timeout_s = 300;
   std::string accel = "auto";  // auto | kvm | tcg
   std::string boot_dir;        // per-boot folder; empty = cache_dir()/boots/<stamp>
-  std::string extra_append;    // appended to the kernel command line
+  std::string extra_append;    // appended to the kernel command line (e.g. "lockdown=integrity")
 };
+
+// The guest's kernel command line: serial console, no reboot on panic, the
+// TSC as clocksource (tsc=reliable), then spec.extra_append.
+std::string kernel_command_line(const BootSpec& spec);
 
 struct BootResult {
   std::string boot_dir;
