@@ -16,9 +16,9 @@ void register_ab(CLI::App& app, Action& run) {
       "ab",
       "Boot a baseline and a candidate kernel in turn under QEMU, record the workload in each "
       "boot, and compare (diff + gate)");
-  sub->add_option(
-         "--baseline", o->baseline,
-         "Baseline kernel: a Debian kernel version pattern (e.g. '7.2.*') or a vmlinuz path")
+  sub->add_option("--baseline", o->baseline,
+                  "Baseline kernel: a Debian kernel version, prefix or glob (7.2, '7.2.*') or a "
+                  "vmlinuz path")
       ->required();
   sub->add_option("--candidate", o->candidate,
                   "Candidate kernel: a version pattern or a vmlinuz path")
@@ -70,7 +70,7 @@ void register_ab(CLI::App& app, Action& run) {
       "            usable boots per kernel, or the gate cannot decide), 4 environment lacks "
       "QEMU/root/mirror.\n"
       "Example:\n"
-      "  sudo lockscope ab --baseline '7.2.*' --candidate '7.3.*' --until-decided --max-boots 10 "
+      "  sudo lockscope ab --baseline 7.2 --candidate 7.3 --until-decided --max-boots 10 "
       "\\\n"
       "       --items 1000 --threads 2 --gate 'wakeups_under_pool_lock.share <= 0.02' -o "
       "ab-7.2-vs-7.3");

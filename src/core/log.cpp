@@ -37,6 +37,7 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 
 void init(int verbosity) {
   g_verbosity = verbosity;
+  spdlog::drop("lockscope");  // init may run again (tests): one logger of that name
   auto logger =
       spdlog::stderr_color_st("lockscope", std::getenv("NO_COLOR") ? spdlog::color_mode::never
                                                                    : spdlog::color_mode::automatic);

@@ -88,6 +88,17 @@ void merge_metric(Metric& into, const Metric& m, bool first) {
   }
   if (m.count) into.count = into.count.value_or(0) + *m.count;
   if (m.total) into.total = into.total.value_or(0) + *m.total;
+  if (m.probe_effect) {
+    ProbeEffect& e = into.probe_effect.emplace(into.probe_effect.value_or(ProbeEffect{}));
+    e.removed_ns += m.probe_effect->removed_ns;
+    e.runs += m.probe_effect->runs;
+  }
+  if (m.loss) {
+    MetricLoss& l = into.loss.emplace(into.loss.value_or(MetricLoss{}));
+    l.drops += m.loss->drops;
+    l.recursion = std::max(l.recursion, m.loss->recursion);
+    l.fraction = std::max(l.fraction, m.loss->fraction);
+  }
   for (const auto& [k, h] : m.by_kind) into.by_kind[k].merge(h);
   std::map<std::string, size_t> pos;
   for (size_t i = 0; i < into.by_site.size(); ++i) pos[site_key(into.by_site[i])] = i;
@@ -193,5 +204,29 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run,
   }
   return groups;
 }
+
+namespace detail {
+
+std::string probe_effect_line(const Metric& m) {
+  if (!m.probe_effect || m.events() == 0) return {};
+  const ProbeEffect& e = *m.probe_effect;
+  double n = double(m.events());
+  return fmt::format(
+      "lockscope's own programs inside: {:.2f} runs, {} per event ({} in all), taken out of the "
+      "values",
+      double(e.runs) / n, format_ns(double(e.removed_ns) / n), format_ns(double(e.removed_ns)));
+}
+
+std::string loss_line(const Metric& m) {
+  if (!m.loss || m.loss->fraction <= 0) return {};
+  std::string what;
+  if (m.loss->drops) what = format_count(m.loss->drops) + " events lost";
+  if (m.loss->recursion > 0)
+    what += (what.empty() ? "" : ", ") +
+            fmt::format("{} of its programs' runs skipped", format_share(m.loss->recursion));
+  return "LOST " + format_share(m.loss->fraction) + " of its events: " + what;
+}
+
+}  // namespace detail
 
 }  // namespace lockscope::output

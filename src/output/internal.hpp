@@ -23,6 +23,11 @@ std::vector<const SiteEntry*> sorted_sites(const Metric& m);
 std::string profile_facts(const Profile& p);
 // "ringbuf_full 3, map_full 1"
 std::string drops_list(const Run& r);
+// "lockscope's own programs inside: 7.10 runs, 1.92 µs per event (...)", or
+// "" when the metric carries no probe effect.
+std::string probe_effect_line(const Metric& m);
+// "LOST 0.2% of its events: ...", or "" when it lost nothing.
+std::string loss_line(const Metric& m);
 // "45,678 items/s" or "median 45,678 items/s (40,000 .. 50,000, 5 runs)"
 std::string throughput(const RunGroup& g);
 // Percentiles shown everywhere, in order.

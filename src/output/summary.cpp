@@ -3,6 +3,7 @@
 // (histogram bars, per-site tables, pictures) is `lockscope report`.
 #include <fmt/format.h>
 
+#include "internal.hpp"
 #include "lockscope/output/output.hpp"
 
 namespace lockscope::output {
@@ -26,6 +27,8 @@ std::string render_summary(const Run& run, size_t top_sites) {
     } else {
       o += fmt::format("{:<32} n=0\n", name);
     }
+    if (std::string l = detail::probe_effect_line(m); !l.empty()) o += "    " + l + "\n";
+    if (std::string l = detail::loss_line(m); !l.empty()) o += "    " + l + "\n";
     for (size_t i = 0; i < m.by_site.size() && i < top_sites; ++i) {
       const SiteEntry& s = m.by_site[i];
       std::string where = s.site + (s.detail.empty() ? "" : " [" + s.detail + "]") +

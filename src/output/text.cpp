@@ -32,6 +32,7 @@ std::string profile_facts(const Profile& p) {
     parts.push_back(k);
   }
   if (p.nr_cpus) parts.push_back(fmt::format("{} CPUs", p.nr_cpus));
+  if (!p.clocksource.empty()) parts.push_back("clock " + p.clocksource);
   if (!p.backend.empty()) parts.push_back("backend " + p.backend);
   if (!p.hostname.empty()) parts.push_back("host " + p.hostname);
   if (!p.created.empty()) parts.push_back(p.created);
@@ -326,6 +327,8 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
           out += "\n" + render_ascii_histogram(h, o.width, o.color);
         }
       }
+      if (std::string l = probe_effect_line(m); !l.empty()) out += "  " + l + "\n";
+      if (std::string l = loss_line(m); !l.empty()) out += "  " + st.red(l) + "\n";
       if (!m.by_kind.empty()) out += "\n" + kind_table(m).text("  ", o.width, {});
       if (!m.by_site.empty()) {
         size_t hidden = 0;
@@ -376,6 +379,8 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
           out += "```text\n" + render_ascii_histogram(*m.hist, 80, false) + "```\n\n";
         }
       }
+      if (std::string l = probe_effect_line(m); !l.empty()) out += l + "\n\n";
+      if (std::string l = loss_line(m); !l.empty()) out += "**" + l + "**\n\n";
       if (!m.by_kind.empty()) out += kind_table(m).markdown() + "\n";
       if (!m.by_site.empty()) {
         size_t hidden = 0;
