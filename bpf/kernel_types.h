@@ -19,6 +19,12 @@ typedef struct {
 	int counter;
 } atomic_t;
 
+typedef struct {
+	__s64 counter;
+} atomic64_t;
+
+typedef atomic64_t atomic_long_t;
+
 /* The lock word: non-zero while the lock is held, pending or queued. */
 typedef struct qspinlock {
 	atomic_t val;
@@ -80,7 +86,11 @@ struct pool_workqueue {
 struct work_struct;
 typedef void (*work_func_t)(struct work_struct *work);
 
+/* data's bit 0 is WORK_STRUCT_PENDING: set by queue_work(), cleared when a
+ * worker takes the item off its list (stable since the workqueue's rework
+ * in v2.6.20). */
 struct work_struct {
+	atomic_long_t data;
 	work_func_t func;
 };
 

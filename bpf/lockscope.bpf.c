@@ -65,13 +65,24 @@ struct {
 	__type(value, struct ls_cpu_state);
 } cpu_state SEC(".maps");
 
+/*
+ * A queued work item: when it was queued (last_ns) and, if it was queued
+ * again before its previous queueing started executing, that earlier time
+ * (prev_ns). A worker clears the item's PENDING bit under pool->lock, drops
+ * the lock and only then fires workqueue_execute_start, so another CPU can
+ * queue the item again in between: execute_start then belongs to prev_ns,
+ * and PENDING, set again, tells which. An LRU map: an item cancelled before
+ * it ran leaves an entry that only its next queueing replaces.
+ */
 struct inflight {
-	__u64 queued_ns;
-	__u64 kind;
+	__u64 last_ns;
+	__u64 prev_ns;
+	__u32 last_kind;
+	__u32 prev_kind;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LS_DEFAULT_INFLIGHT_ENTRIES); /* --inflight-entries */
 	__type(key, __u64);
 	__type(value, struct inflight);
@@ -254,14 +265,16 @@ static __always_inline void start_hold(void *ctx, struct ls_cpu_state *st, __u64
 	st->pool_kind = kind;
 	st->pool_ctx = LS_CTX_NONE;
 	st->rq_lock = 0;
-	st->self_ns = 0;
-	st->self_runs = 0;
 	st->depth = 0;
 	st->pool_site = acquire_site(ctx);
 	count(LS_C_POOL_ACQUIRED);
 	if (trylock)
 		count(LS_C_POOL_TRYLOCKED);
-	st->pool_acq_ns = bpf_ktime_get_ns(); /* last: the site look-up is not in the hold */
+	/* Last: the site look-up (a stack walk takes locks of its own, whose
+	 * hooks add self time) is neither in the hold nor removed from it. */
+	st->self_ns = 0;
+	st->self_runs = 0;
+	st->pool_acq_ns = bpf_ktime_get_ns();
 }
 
 static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool acquired,
@@ -668,7 +681,7 @@ static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct wor
 					  bool raw)
 {
 	struct ls_cpu_state *st = state();
-	struct inflight in = {};
+	struct inflight in = {}, *old;
 	struct worker_pool *pool;
 	struct self_clock c;
 	__u64 w;
@@ -682,9 +695,14 @@ static __always_inline void on_queue_work(struct pool_workqueue *pwq, struct wor
 	learn_pool(st, pool, raw);
 	if (!track_wq_latency || !pool)
 		goto out;
-	in.queued_ns = bpf_ktime_get_ns();
-	in.kind = lock_kind(addr_of(st, &pool->lock));
+	in.last_ns = bpf_ktime_get_ns();
+	in.last_kind = lock_kind(addr_of(st, &pool->lock));
 	w = addr_of(st, work);
+	old = bpf_map_lookup_elem(&inflight, &w);
+	if (old && old->last_ns) {
+		in.prev_ns = old->last_ns;
+		in.prev_kind = old->last_kind;
+	}
 	if (bpf_map_update_elem(&inflight, &w, &in, BPF_ANY))
 		count(LS_D_INFLIGHT_FULL);
 	if (track_sites)
@@ -712,13 +730,26 @@ static __always_inline void on_execute_start(struct work_struct *work, bool raw)
 	run.func = (__u64)LS_READ(raw, work, func);
 	in = bpf_map_lookup_elem(&inflight, &w);
 	if (in) {
-		__u64 lat = run.start_ns - in->queued_ns;
-		__u32 kind = in->kind;
+		bool requeued = LS_READ(raw, work, data.counter) & 1; /* PENDING */
+		__u64 queued = in->last_ns;
+		__u32 kind = in->last_kind;
 
-		bpf_map_delete_elem(&inflight, &w);
-		hist(LS_M_WQ_QUEUE_LAT, 0, lat);
-		if (track_sites)
-			site_hist(LS_M_WQ_QUEUE_LAT, kind, run.func, lat);
+		if (requeued && in->prev_ns) {
+			/* queued again since this run was taken off the list */
+			queued = in->prev_ns;
+			kind = in->prev_kind;
+			in->prev_ns = 0;
+			count(LS_C_WQ_REQUEUED);
+		} else {
+			bpf_map_delete_elem(&inflight, &w);
+		}
+		if (queued) {
+			__u64 lat = run.start_ns - queued;
+
+			hist(LS_M_WQ_QUEUE_LAT, 0, lat);
+			if (track_sites)
+				site_hist(LS_M_WQ_QUEUE_LAT, kind, run.func, lat);
+		}
 	}
 	key.work = w;
 	key.task = bpf_get_current_task();

@@ -125,6 +125,7 @@ enum ls_context {
 	X(WQ_ACTIVATED, "wq_activated", "workqueue_activate_work events")                        \
 	X(WQ_STARTED, "wq_started", "workqueue_execute_start events")                            \
 	X(WQ_ENDED, "wq_ended", "workqueue_execute_end events")                                  \
+	X(WQ_REQUEUED, "wq_requeued_before_start", "... queued again before execute_start")     \
 	X(SCHED_WAKING_KWORKER, "sched_waking_by_kworker", "wakeups issued by a kworker")        \
 	X(CONTENTION_POOL, "contention_tp_pool_lock", "lock:contention_end for a pool->lock")    \
 	X(CONTENTION_RQ, "contention_tp_rq_lock", "lock:contention_end for an rq->lock")         \

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "lockscope.skel.h"
 #include "lockscope/core/bpf_raii.hpp"
@@ -167,9 +169,27 @@ class Session final : public BpfSession {
     return s;
   }
 
+  // Zeroes what a run counts. The lock filter outlives a reset, so the
+  // counts of locks in it (pool_locks_learned, rq_locks_learned) are kept:
+  // the rq locks are learned within moments of attaching, and a run that
+  // began after that would otherwise say none were.
   void reset() override {
+    int counters = bpf_map__fd(skel_->maps.counters);
+    std::vector<uint64_t> per_cpu(size_t(ncpus_), 0);
+    std::vector<std::pair<uint32_t, uint64_t>> kept;
+    for (uint32_t id : {uint32_t(LS_C_POOLS_LEARNED), uint32_t(LS_C_RQS_LEARNED)}) {
+      uint64_t sum = 0;
+      if (bpf_map_lookup_elem(counters, &id, per_cpu.data()) == 0)
+        for (uint64_t v : per_cpu) sum += v;
+      kept.emplace_back(id, sum);
+    }
     zero_percpu_array(skel_->maps.cpu_state, 1, sizeof(ls_cpu_state));
     zero_percpu_array(skel_->maps.counters, LS_C_MAX, sizeof(uint64_t));
+    for (const auto& [id, sum] : kept) {
+      std::fill(per_cpu.begin(), per_cpu.end(), 0);
+      per_cpu[0] = sum;
+      bpf_map_update_elem(counters, &id, per_cpu.data(), BPF_ANY);
+    }
     zero_percpu_array(skel_->maps.hists, LS_NR_HISTS, sizeof(ls_hist));
     clear_map<ls_site_key>(skel_->maps.site_hists);
     clear_map<ls_count_key>(skel_->maps.site_counts);

@@ -159,12 +159,18 @@ TEST_P(VmProbe, FentryUsable) {
     EXPECT_EQ(j.at("patch").at("state").get<std::string>(), want.patch_state)
         << j.at("patch").dump();
   }
-  for (const char* fn : {"try_to_wake_up", "_raw_spin_lock"}) {
+  // The lock functions a pool->lock hold needs: fexit starts it (the lock is
+  // held), fentry times the wait before it, fentry of the unlock ends it.
+  for (const char* fn : {"_raw_spin_lock", "_raw_spin_lock_irq", "_raw_spin_unlock_irq"}) {
     bool found = false;
     for (const auto& f : j.at("functions")) {
       if (f.at("name") != fn) continue;
       found = true;
       EXPECT_TRUE(f.at("fentry").at("ok").get<bool>()) << fn << ": " << f.dump();
+      if (std::string(fn).find("unlock") == std::string::npos) {
+        ASSERT_TRUE(f.contains("fexit")) << fn << ": " << f.dump();
+        EXPECT_TRUE(f.at("fexit").at("ok").get<bool>()) << fn << ": " << f.dump();
+      }
     }
     EXPECT_TRUE(found) << fn << " missing from the probe report";
   }

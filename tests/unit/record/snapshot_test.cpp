@@ -59,5 +59,20 @@ TEST(SnapshotDelta, CountersNeverGoNegative) {
   EXPECT_EQ(d.hook_events, 0u);
 }
 
+// The rq locks are learned within moments of attaching: an interval after
+// that still has them (a level), or its rq metrics would read "unavailable".
+TEST(SnapshotDelta, LearnedLocksAreALevelNotEvents) {
+  Snapshot before = Snapshot::zeroed(), now = Snapshot::zeroed();
+  before.counters[LS_C_RQS_LEARNED] = now.counters[LS_C_RQS_LEARNED] = 4;
+  before.counters[LS_C_POOLS_LEARNED] = 3;
+  now.counters[LS_C_POOLS_LEARNED] = 5;
+  before.counters[LS_C_WAKEUPS] = 10;
+  now.counters[LS_C_WAKEUPS] = 25;
+  Snapshot d = snapshot_delta(now, before);
+  EXPECT_EQ(d.counters[LS_C_RQS_LEARNED], 4u);
+  EXPECT_EQ(d.counters[LS_C_POOLS_LEARNED], 5u);
+  EXPECT_EQ(d.counters[LS_C_WAKEUPS], 15u);
+}
+
 }  // namespace
 }  // namespace lockscope
