@@ -380,9 +380,10 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
   std::string title = "lockscope report" + (o.source.empty() ? "" : ": " + o.source);
   std::string out = html_head(title) + "<h1>" + xml_escape(title) + "</h1>\n";
   out += "<p class=\"facts\">" + xml_escape(profile_facts(p)) + "</p>\n";
-  for (const auto& r : p.hooks_refused)
-    out += "<p class=\"unavail\">hook refused: " + xml_escape(r.name) +
-           (r.reason.empty() ? "" : " (" + xml_escape(r.reason) + ")") + "</p>\n";
+  for (const auto& l : refused_lines(p, o.verbose))
+    out += "<p class=\"unavail\">" + xml_escape(l) + "</p>\n";
+  for (const auto& u : unavailable_metrics(s))
+    out += "<p class=\"unavail\">" + xml_escape(unavailable_line(u)) + "</p>\n";
   for (const auto& g : s.groups) {
     const Run& run = g.merged;
     out += "<h2>" + xml_escape(g.title) +
@@ -397,14 +398,11 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
       auto it = run.metrics.find(name);
       if (it == run.metrics.end()) continue;
       const Metric& m = it->second;
+      if (!m.ok()) continue;  // named once at the top
       std::string desc = metric_description(name);
       out += "<h3>" + xml_escape(name) +
              (desc.empty() ? "" : " <span class=\"desc\">· " + xml_escape(desc) + "</span>") +
              "</h3>\n";
-      if (!m.ok()) {
-        out += "<p class=\"unavail\">unavailable: " + xml_escape(m.reason) + "</p>\n";
-        continue;
-      }
       if (m.count) {
         std::string t = "count " + format_count(*m.count);
         if (m.total) t += " of " + format_count(*m.total);

@@ -181,8 +181,10 @@ TEST(Report, DropsAreShownAndUnavailableMetricsCarryTheirReason) {
   Profile p = load_profile(kData + "record.json");
   std::string t = render_report(p, text_options(Format::kText, ""));
   EXPECT_NE(t.find("DROPS: 3 events lost (ringbuf_full 3)"), std::string::npos);
-  EXPECT_NE(t.find("pool_lock_wait_ns: unavailable: lock:contention_begin not attached"),
+  // Named once, before the runs, with the reason.
+  EXPECT_NE(t.find("\nunavailable: pool_lock_wait_ns: lock:contention_begin not attached"),
             std::string::npos);
+  EXPECT_LT(t.find("unavailable: pool_lock_wait_ns"), t.find("== recording"));
   p.runs[0].drops.clear();
   t = render_report(p, text_options(Format::kText, ""));
   EXPECT_EQ(t.find("DROPS"), std::string::npos);
@@ -326,7 +328,7 @@ TEST(Terminal, HistogramRowsArePowersOfTwoWithCounts) {
   Histogram h;
   h.add(1000, 3);  // row 512 -> 1023
   h.add(5000, 1);  // row 4096 -> 8191
-  auto ls = lines(render_ascii_histogram(h, 80));
+  auto ls = lines(render_ascii_histogram(h, 80, false, Units::kNs));
   ASSERT_EQ(ls.size(), 1u + 4u);  // header + rows 512, 1024, 2048, 4096
   EXPECT_NE(ls[1].find("512 -> 1023"), std::string::npos);
   EXPECT_NE(ls[1].find(": 3 "), std::string::npos);
@@ -335,6 +337,62 @@ TEST(Terminal, HistogramRowsArePowersOfTwoWithCounts) {
   // The largest row has the full bar; a single tail event still gets a star.
   EXPECT_EQ(ls[1].find(' ', ls[1].find('|')), std::string::npos);
   EXPECT_NE(ls[4].find("|*"), std::string::npos);
+}
+
+TEST(Terminal, HistogramUnitsFollowTheMagnitudeUnlessFixed) {
+  Histogram h;
+  h.add(700, 2);      // row 512 -> 1023 ns
+  h.add(3000000, 1);  // row 2097152 -> 4194303 ns
+  auto ls = lines(render_ascii_histogram(h, 80));
+  ASSERT_EQ(ls.size(), 1u + 13u);
+  EXPECT_NE(ls[0].find("range"), std::string::npos) << ls[0];
+  EXPECT_NE(ls[1].find("512ns -> 1.02µs"), std::string::npos) << ls[1];
+  EXPECT_NE(ls[13].find("2.10ms -> 4.19ms"), std::string::npos) << ls[13];
+  ls = lines(render_ascii_histogram(h, 80, false, Units::kUs));
+  EXPECT_NE(ls[0].find("µs"), std::string::npos) << ls[0];
+  EXPECT_NE(ls[13].find("2097.15 -> 4194.3"), std::string::npos) << ls[13];
+  ls = lines(render_ascii_histogram(h, 80, false, Units::kNs));
+  EXPECT_NE(ls[13].find("2097152 -> 4194303"), std::string::npos) << ls[13];
+  EXPECT_EQ(parse_units("µs"), Units::kUs);
+  EXPECT_THROW(parse_units("furlongs"), Error);
+}
+
+TEST(Report, RefusedHooksAreOneLineUnlessVerbose) {
+  Profile p = load_profile(kData + "record.json");
+  p.hooks_refused.clear();
+  for (const char* h : {"fentry/_raw_spin_lock", "fentry/_raw_spin_unlock", "fexit/_raw_spin_lock"})
+    p.hooks_refused.push_back({h, "load: refused by the kernel (EPERM): lockdown"});
+  ReportOptions o = text_options(Format::kText, "");
+  std::string t = render_report(p, o);
+  EXPECT_NE(t.find("\n3 hooks refused: load: refused by the kernel (EPERM): lockdown; -v lists "
+                   "them\n"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("hook refused: fentry/_raw_spin_lock"), std::string::npos);
+  o.verbose = true;
+  t = render_report(p, o);
+  EXPECT_NE(t.find("hook refused: fentry/_raw_spin_unlock (load: refused"), std::string::npos);
+  p.hooks_refused[1].reason = "inlined";
+  o.verbose = false;
+  EXPECT_NE(render_report(p, o).find("3 hooks refused for 2 reasons, e.g. load: refused"),
+            std::string::npos);
+}
+
+TEST(Report, CutSiteNamesStayDistinct) {
+  Profile p = load_profile(kData + "record.json");
+  Metric& m = p.runs[0].metrics.at(metric::kWakeupsUnderPoolLock);
+  m.by_site = {{"virtio_transport_send_pkt_work <- process_one_work", "", "", 5, std::nullopt},
+               {"virtio_transport_rx_work <- process_one_work", "", "", 4, std::nullopt}};
+  ReportOptions o = text_options(Format::kText, "");
+  o.width = 40;
+  o.metrics = {metric::kWakeupsUnderPoolLock};
+  auto ls = lines(render_report(p, o));
+  std::vector<std::string> rows;
+  for (const auto& l : ls)
+    if (l.find("virtio") != std::string::npos) rows.push_back(l.substr(0, l.find("  ", 2)));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NE(rows[0], rows[1]);
+  EXPECT_NE(rows[0].find("…"), std::string::npos) << rows[0];
 }
 
 struct Pty {
