@@ -25,6 +25,7 @@ void register_report(CLI::App& app, Action& run) {
     std::string output;
     std::string weight = "time";
     std::string units = "auto";
+    bool verbose = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -44,6 +45,8 @@ void register_report(CLI::App& app, Action& run) {
                   "folded, pprof: a stack's value: time (ns at the site where it is timed, else "
                   "its count) or count")
       ->capture_default_str();
+  sub->add_flag("-v,--verbose", o->verbose,
+                "List every refused hook with its reason (else one summary line)");
   sub->add_option("--units", o->units,
                   "Histogram row bounds: auto (each in the unit of its magnitude), or fixed: ns "
                   "(bcc's raw nanoseconds), us, ms, s")
@@ -64,7 +67,7 @@ void register_report(CLI::App& app, Action& run) {
       ro.format = output::parse_format(o->format);
       ro.weight = output::parse_weight(o->weight);
       ro.units = output::parse_units(o->units);
-      ro.verbose = log::verbosity() > 0;
+      ro.verbose = o->verbose || log::verbosity() > 0;
       ro.metrics = o->metrics;
       if (o->run >= 0) ro.run = uint32_t(o->run);
       ro.scope = o->scope;

@@ -512,6 +512,10 @@ TEST_F(Binary, ExitCodes) {
   EXPECT_EQ(run_binary("report " + kData + "record.json -m nope"), 2);
   EXPECT_EQ(run_binary("report " + kData + "bench_base.json --run 7"), 2);
   EXPECT_EQ(run_binary("report"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json -v --units ns"), 0);
+  EXPECT_EQ(run_binary("report " + kData + "record.json --units furlongs"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json -f folded --weight bytes"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json -f folded -m pool_lock_wait_ns"), 2);
 }
 
 TEST_F(Binary, HelpShowsAnExample) {
