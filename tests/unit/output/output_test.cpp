@@ -301,6 +301,50 @@ TEST(Pictures, HtmlPagesInlineTheirSvgs) {
   EXPECT_NE(d.find("-40.1%"), std::string::npos);  // cache p50 got faster in the fixture
 }
 
+TEST(Pictures, FlameGraphPerStackedMetricWithTooltipsAndZoomData) {
+  Profile p = load_profile(kData + "stacks_base.json");
+  std::string svg = render_report(p, text_options(Format::kSvg, "s"));
+  std::map<std::string, int> tags;
+  EXPECT_EQ(xml_problem(svg, &tags), "");
+  for (const char* m :
+       {"pool_lock_hold_ns", "wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock"})
+    EXPECT_NE(svg.find(std::string("<g class=\"flame\" id=\"flame-all-") + m + "\""),
+              std::string::npos)
+        << m;
+  // The hold graph: "all" plus one frame per acquirer, widths adding up to the whole.
+  const Metric& hold = p.runs.at(0).metrics.at("pool_lock_hold_ns");
+  uint64_t total = 0;
+  for (const auto& st : hold.by_site) total += st.hist->sum();
+  const SiteEntry& top = hold.by_site.front();  // most time first
+  std::string tip = "<title>" + top.site + ": " + format_ns(double(top.hist->sum())) + " (" +
+                    format_share(double(top.hist->sum()) / double(total)) + ")</title>";
+  EXPECT_NE(svg.find(tip), std::string::npos) << tip;
+  std::string hold_svg = svg.substr(svg.find("id=\"flame-all-pool_lock_hold_ns\""));
+  hold_svg = hold_svg.substr(0, hold_svg.find("</g>\n</g>"));
+  EXPECT_EQ(occurrences(hold_svg, "class=\"frame\""), 1 + hold.by_site.size());
+  double w1 = 0;
+  for (size_t at = hold_svg.find("data-d=\"1\""); at != std::string::npos;
+       at = hold_svg.find("data-d=\"1\"", at + 1)) {
+    size_t w = hold_svg.rfind("data-w=\"", at) + 8;
+    w1 += std::stod(hold_svg.substr(w, hold_svg.find('"', w) - w));
+  }
+  EXPECT_NEAR(w1, 1.0, 1e-4);
+  // Events (wakeups) are counted, not timed.
+  EXPECT_NE(svg.find("<title>kick_pool: 900 events"), std::string::npos);
+  // The page: the same graphs inline, the zoom/search script, the search box.
+  std::string html = render_report(p, text_options(Format::kHtml, "s"));
+  EXPECT_EQ(occurrences(html, "<g class=\"flame\""), 3u);
+  EXPECT_NE(html.find("id=\"flame-search\""), std::string::npos);
+  EXPECT_NE(html.find("addEventListener('click'"), std::string::npos);
+  // No stacks, no flame graph, no search box.
+  Profile b = load_profile(kData + "bench_base.json");
+  for (auto& r : b.runs)
+    for (auto& [_, m] : r.metrics) m.by_site.clear();
+  html = render_report(b, text_options(Format::kHtml, "b"));
+  EXPECT_EQ(html.find("id=\"flame-search\""), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+}
+
 // ---- terminal ---------------------------------------------------------------------
 
 TEST(Terminal, HistogramBarsFitTheWidth) {

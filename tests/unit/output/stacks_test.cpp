@@ -247,6 +247,66 @@ TEST_F(PprofReader, StacksKeepTheirCallers) {
   EXPECT_TRUE(std::regex_search(traces, re)) << traces;
 }
 
+// ---- flame graphs in a real browser ----------------------------------------------
+
+std::string chromium_binary() {
+  for (const char* c : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"})
+    if (access(c, X_OK) == 0) return c;
+  return {};
+}
+
+TEST(FlameHtml, HeadlessChromiumSearchesAndZooms) {
+  std::string chromium = chromium_binary();
+  if (chromium.empty())
+    GTEST_SKIP() << "chromium is not installed (Debian chromium, scripts/install-deps.sh): the "
+                    "page's script cannot be run";
+  char dir[] = "/tmp/lockscope-flame-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string page = std::string(dir) + "/r.html";
+  Profile p = load_profile(kData + "stacks_base.json");
+  ReportOptions o;
+  o.format = Format::kHtml;
+  std::ofstream(page) << render_report(p, o);
+  int st = -1;
+  // --no-sandbox: the tests run as root; a profile directory of its own.
+  std::string dom = run("HOME='" + std::string(dir) + "' timeout 120 " + chromium +
+                            " --headless --no-sandbox --disable-gpu --user-data-dir='" + dir +
+                            "/profile' --dump-dom 'file://" + page +
+                            "#search=kick_pool&zoom=flame-all-pool_lock_hold_ns/__queue_work' "
+                            "2>/dev/null",
+                        &st);
+  int rm = 0;
+  run("rm -rf '" + std::string(dir) + "'", &rm);
+  ASSERT_EQ(st, 0) << dom;
+  ASSERT_NE(dom.find("<g class=\"flame\""), std::string::npos) << dom.substr(0, 2000);
+  // The search ran: the share of each graph under a frame matching "kick_pool".
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(dom, m, std::regex(R"(id="flame-found">([^<]*)<)"))) << dom;
+  const Metric& wake = p.runs.at(0).metrics.at("wakeups_under_pool_lock");
+  uint64_t all = 0, kick = 0;
+  for (const auto& s : wake.by_site) {
+    all += s.count;
+    if (s.site.rfind("kick_pool", 0) == 0) kick += s.count;
+  }
+  char want[64];
+  std::snprintf(want, sizeof want, "flame-all-wakeups_under_pool_lock: %.1f%%",
+                100.0 * double(kick) / double(all));
+  EXPECT_NE(m[1].str().find(want), std::string::npos) << m[1].str() << " (want " << want << ")";
+  EXPECT_NE(m[1].str().find("flame-all-pool_lock_hold_ns: 0.0%"), std::string::npos) << m[1];
+  // The zoom ran: __queue_work fills the hold graph, its siblings are hidden.
+  auto frame = [&](const std::string& name) {
+    size_t graph = dom.find("id=\"flame-all-pool_lock_hold_ns\"");
+    size_t at = dom.find("data-name=\"" + name + "\"", graph);
+    return at == std::string::npos ? std::string() : dom.substr(at, dom.find("</g>", at) - at);
+  };
+  EXPECT_NE(frame("worker_thread").find("display: none"), std::string::npos)
+      << frame("worker_thread");
+  EXPECT_NE(frame("process_one_work").find("display: none"), std::string::npos);
+  EXPECT_EQ(frame("__queue_work").find("display: none"), std::string::npos);
+  EXPECT_NE(frame("__queue_work").find("width=\"799.0\""), std::string::npos)
+      << frame("__queue_work");
+}
+
 // ---- terminals -------------------------------------------------------------------
 
 TEST(Binary, PprofIsNotWrittenToATerminal) {
