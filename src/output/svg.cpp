@@ -732,11 +732,112 @@ std::vector<std::pair<std::string, double>> diff_panels(const DiffData& d) {
   return out;
 }
 
+// ---- differential flame graphs ---------------------------------------------------
+
+struct DiffNode {
+  std::string name;
+  uint64_t base = 0, cand = 0;
+  std::map<std::string, DiffNode> children;
+};
+
+int diff_depth(const DiffNode& n) {
+  int d = 0;
+  for (const auto& [_, c] : n.children) d = std::max(d, 1 + diff_depth(c));
+  return d;
+}
+
+// Width: both sides together (baseline + candidate), so a stack one side
+// lacks stays visible; colour: red where the candidate has more, blue where
+// it has less, by (cand - base) / (cand + base).
+void diff_frames(const DiffNode& n, double x, double w, int depth, int max_depth, bool timed,
+                 double top, std::string& o) {
+  if (w < 0.5) return;
+  double y = top + double(max_depth - depth) * kFrameH;
+  double sum = double(n.base + n.cand);
+  double r = sum > 0 ? (double(n.cand) - double(n.base)) / sum : 0;
+  int light = 255 - int(std::lround(150 * std::fabs(r)));  // text stays readable
+  int red = r > 0 ? 255 : light, blue = r < 0 ? 255 : light, green = light;
+  auto v = [&](uint64_t x) { return timed ? format_ns(double(x)) : format_count(x); };
+  std::string change =
+      n.base ? fmt::format("{:+.1f}%", 100.0 * (double(n.cand) / double(n.base) - 1)) : "new";
+  size_t chars = w > 14 ? size_t((w - 6) / 7) : 0;
+  o += fmt::format(
+      "<g class=\"frame diff\" data-name=\"{}\" data-base=\"{}\" data-cand=\"{}\"><title>{}: "
+      "baseline {} → candidate {} ({})</title><rect x=\"{}\" y=\"{}\" width=\"{}\" "
+      "height=\"{}\" rx=\"2\" fill=\"rgb({},{},{})\" stroke=\"#999\" stroke-width=\"0.3\"/>"
+      "<text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text></g>\n",
+      xml_escape(n.name), n.base, n.cand, xml_escape(n.name), v(n.base), v(n.cand), change, num(x),
+      num(y), num(std::max(w - 1, 0.5)), num(kFrameH - 1), red, green, blue, num(x + 3),
+      num(y + 12), xml_escape(chars ? truncate(n.name, chars) : ""));
+  double cx = x;
+  for (const auto& [_, c] : n.children) {
+    double cw = sum > 0 ? w * double(c.base + c.cand) / sum : 0;
+    diff_frames(c, cx, cw, depth + 1, max_depth, timed, top, o);
+    cx += cw;
+  }
+}
+
+std::vector<std::pair<std::string, double>> diff_flame_panels(const Profile& base,
+                                                              const Profile& cand,
+                                                              const DiffPictureOptions& o,
+                                                              const DiffData& d) {
+  auto side = [&](const Profile& p) {
+    std::vector<const Run*> runs;
+    for (const auto& r : p.runs)
+      if (o.scope.empty() || r.scope == o.scope) runs.push_back(&r);
+    return merge_runs(runs);
+  };
+  Run b = side(base), c = side(cand);
+  std::vector<std::string> names = stacked_metrics(b);
+  for (const auto& n : stacked_metrics(c))
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  names = metric_order(names);
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& name : names) {
+    if (!o.metrics.empty() &&
+        std::find(o.metrics.begin(), o.metrics.end(), name) == o.metrics.end())
+      continue;
+    std::vector<StackSample> sb = run_stacks(b, {name}), sc = run_stacks(c, {name});
+    bool timed = false;
+    for (const auto* v : {&sb, &sc})
+      for (const auto& st : *v) timed |= st.timed;
+    DiffNode root;
+    root.name = "all";
+    auto add = [&](const std::vector<StackSample>& v, bool is_base) {
+      for (const auto& st : v) {
+        uint64_t x = timed ? st.ns : st.count;
+        (is_base ? root.base : root.cand) += x;
+        DiffNode* n = &root;
+        for (const auto& f : st.frames) {
+          n = &n->children[f];
+          n->name = f;
+          (is_base ? n->base : n->cand) += x;
+        }
+      }
+    };
+    add(sb, true);
+    add(sc, false);
+    int depth = diff_depth(root);
+    double top = 44, h = top + double(depth + 1) * kFrameH + 16;
+    std::string body = panel_title("differential flame graph · " + name,
+                                   "width: " + d.base_label + " + " + d.cand_label + " " +
+                                       (timed ? "time" : "events") + "; red: more in " +
+                                       d.cand_label + ", blue: less");
+    body += "<g class=\"flame diff\" id=\"diffflame-" + slug(name) + "\">\n";
+    if (root.base + root.cand > 0) diff_frames(root, 10, kW - 20, 0, depth, timed, top, body);
+    body += "</g>\n";
+    out.emplace_back(body, h);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_diff_svg(const Profile& base, const Profile& cand, const DiffPictureOptions& o) {
   DiffData d = diff_data(base, cand, o);
-  return svg_doc(diff_panels(d), true, "lockscope diff: " + d.base_label + " vs " + d.cand_label);
+  auto panels = diff_panels(d);
+  for (auto& f : diff_flame_panels(base, cand, o, d)) panels.push_back(std::move(f));
+  return svg_doc(panels, true, "lockscope diff: " + d.base_label + " vs " + d.cand_label);
 }
 
 std::string render_diff_html(const Profile& base, const Profile& cand,

@@ -345,6 +345,26 @@ TEST(Pictures, FlameGraphPerStackedMetricWithTooltipsAndZoomData) {
   EXPECT_EQ(html.find("<script"), std::string::npos);
 }
 
+TEST(Pictures, DiffHasADifferentialFlameGraphPerStackedMetric) {
+  Profile b = load_profile(kData + "stacks_base.json");
+  Profile c = load_profile(kData + "stacks_cand.json");
+  std::string svg = render_diff_svg(b, c);
+  EXPECT_EQ(xml_problem(svg), "");
+  for (const char* m :
+       {"pool_lock_hold_ns", "wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock"})
+    EXPECT_NE(svg.find(std::string("id=\"diffflame-") + m + "\""), std::string::npos) << m;
+  // The seed's question: __queue_work woke under pool->lock through kick_pool
+  // before the patch (900) and not after: all blue. kick_pool_pick is new: red.
+  size_t wake = svg.find("id=\"diffflame-wakeups_under_pool_lock\"");
+  size_t kick = svg.find("<title>kick_pool: baseline 900 → candidate 0 (-100.0%)</title>", wake);
+  ASSERT_NE(kick, std::string::npos);
+  EXPECT_NE(svg.substr(kick, 200).find("fill=\"rgb(105,105,255)\""), std::string::npos)
+      << svg.substr(kick, 200);
+  size_t pick = svg.find("<title>kick_pool_pick: baseline 0 → candidate 30 (new)</title>", wake);
+  ASSERT_NE(pick, std::string::npos);
+  EXPECT_NE(svg.substr(pick, 200).find("fill=\"rgb(255,105,105)\""), std::string::npos);
+}
+
 // ---- terminal ---------------------------------------------------------------------
 
 TEST(Terminal, HistogramBarsFitTheWidth) {
