@@ -13,6 +13,9 @@ pkgs=(
   qemu-system-x86 busybox-static cpio debootstrap dpkg-dev zstd xz-utils
   # fuzzing (libFuzzer runtime) and lint: scripts/fuzz.sh, scripts/lint.sh
   libclang-rt-14-dev clang-format clang-tidy
+  # the readers the tests check lockscope's formats with: go tool pprof (report
+  # --format pprof) and headless Chromium (the HTML flame graphs)
+  golang-go chromium
 )
 [ "${LOCKSCOPE_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$LOCKSCOPE_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 

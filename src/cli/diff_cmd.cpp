@@ -21,7 +21,10 @@ struct DiffArgs {
   std::string gate_file;
   std::string format = "text";
   std::string output;
-  std::string removed;  // --seed / --bootstrap, given
+  std::string removed;               // --seed / --bootstrap, given
+  std::vector<std::string> metrics;  // folded
+  std::string scope;                 // folded
+  std::string weight = "time";       // folded
   diff::Options opt;
 };
 
@@ -46,7 +49,13 @@ int run_diff(const DiffArgs& a) {
 
   bool to_stdout = a.output.empty() || a.output == "-";
   std::string out;
-  if (a.format == "svg" || a.format == "html") {
+  if (a.format == "folded") {
+    output::FoldedDiffOptions fo;
+    fo.metrics = a.metrics;
+    fo.scope = a.scope;
+    fo.weight = output::parse_weight(a.weight);
+    out = output::render_folded_diff(all_runs(base), all_runs(cand), fo);
+  } else if (a.format == "svg" || a.format == "html") {
     std::string pictures = output::render_diff_svg(all_runs(base), all_runs(cand), {});
     out = a.format == "svg" ? diff::render_svg(r, pictures) : diff::render_html(r, pictures);
   } else if (a.format == "json") {
@@ -94,8 +103,17 @@ void register_diff(CLI::App& app, Action& run) {
                   "Tolerated lost fraction of a run's events (drops, recursion misses) before the "
                   "comparison of its scope is inconclusive (default 0: any loss)")
       ->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--format", a->format, "Output: text (default), markdown, json, svg, html")
-      ->check(CLI::IsMember({"text", "markdown", "json", "svg", "html"}));
+  sub->add_option("--format", a->format,
+                  "Output: text (default), markdown, json, svg, html, folded ('stack baseline "
+                  "candidate' lines, as difffolded.pl writes them)")
+      ->check(CLI::IsMember({"text", "markdown", "json", "svg", "html", "folded"}));
+  sub->add_option("-m,--metric", a->metrics,
+                  "folded: only this metric (repeatable); default every metric with sites");
+  sub->add_option("--scope", a->scope, "folded: only runs of this affinity scope");
+  sub->add_option("--weight", a->weight,
+                  "folded: a stack's value: time (ns where the site is timed, else its count) or "
+                  "count")
+      ->capture_default_str();
   sub->add_option("-o,--output", a->output, "Write to this file (atomically) instead of stdout");
   // Removed options: accepted by the parser so that the error can say why.
   sub->add_option_function<std::string>(

@@ -335,6 +335,7 @@ std::string profile_to_json(const Profile& p, bool pretty) {
       {"hooks", {{"attached", p.hooks_attached}, {"refused", refused}}},
       {"runs", runs},
   };
+  if (!p.site_source.empty()) j["site_source"] = p.site_source;
   return j.dump(pretty ? 2 : -1) + (pretty ? "\n" : "");
 }
 
@@ -405,6 +406,7 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
   }
   p.backend = r.opt_str(j, "backend", "top level");
   if (p.backend == "fentry+tracepoint") p.backend = "both";  // written by lockscope 0.1
+  p.site_source = r.opt_str(j, "site_source", "top level");
   if (j.contains("hooks")) {
     const json& h = j["hooks"];
     if (h.contains("attached")) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lockscope/core/text.hpp"
 
+#include <map>
+
 namespace lockscope {
 
 size_t display_width(const std::string& s) {
@@ -34,6 +36,51 @@ std::string truncate(const std::string& s, size_t w) {
     out += ch;
   }
   return out + "…";
+}
+
+namespace {
+// The code points of a UTF-8 string, each as its bytes.
+std::vector<std::string> code_points(const std::string& s) {
+  std::vector<std::string> cps;
+  for (char ch : s) {
+    if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80 || cps.empty()) cps.emplace_back();
+    cps.back() += ch;
+  }
+  return cps;
+}
+}  // namespace
+
+std::string truncate_middle(const std::string& s, size_t w) {
+  std::vector<std::string> cps = code_points(s);
+  if (cps.size() <= w) return s;
+  if (w == 0) return {};
+  size_t keep = w - 1, tail = keep / 2, head = keep - tail;
+  std::string out;
+  for (size_t i = 0; i < head; ++i) out += cps[i];
+  out += "…";
+  for (size_t i = cps.size() - tail; i < cps.size(); ++i) out += cps[i];
+  return out;
+}
+
+std::vector<std::string> truncate_distinct(const std::vector<std::string>& values, size_t w) {
+  std::vector<size_t> width(values.size(), w);
+  std::vector<std::string> out(values.size());
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::map<std::string, std::vector<size_t>> by_text;
+    for (size_t i = 0; i < values.size(); ++i) {
+      out[i] = truncate_middle(values[i], width[i]);
+      by_text[out[i]].push_back(i);
+    }
+    for (const auto& [text, idx] : by_text) {
+      bool clash = false;
+      for (size_t i : idx) clash |= values[i] != values[idx.front()];
+      if (!clash) continue;
+      for (size_t i : idx)
+        if (display_width(values[i]) > width[i]) ++width[i], changed = true;
+    }
+  }
+  return out;
 }
 
 std::string xml_escape(const std::string& s) {

@@ -19,7 +19,8 @@ constexpr double kPower = 0.8;
 constexpr size_t kMaxRunsHint = 1000;
 
 std::string threshold_text(const GateExpr& g) {
-  return g.relative ? fmtx::pct(g.threshold) : fmt::format("{:g}", g.threshold);
+  if (g.relative) return fmtx::pct(g.threshold);
+  return fmtx::is_share(g.key) ? fmtx::share(g.threshold) : fmt::format("{:g}", g.threshold);
 }
 
 // The candidate's values divided by (1 + t), snapped onto a baseline value

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "format.hpp"
 #include "internal.hpp"
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
@@ -433,6 +434,8 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
           row.comparable() ? stats::delta_pct(row.base.median, row.cand.median) : kNaN;
       row.relative = ratio_defined(row.base, row.cand);
       if (row.relative) row.shift = stats::hodges_lehmann_log(row.base.v, row.cand.v, opt.alpha);
+      row.share = row.comparable() && fmtx::is_share(key);
+      if (row.share) row.points = stats::hodges_lehmann_diff(row.base.v, row.cand.v, opt.alpha);
       if (row.comparable() && row.base.v.size() >= 2 && row.cand.v.size() >= 2) {
         row.mw = stats::mann_whitney(row.cand.v, row.base.v);
         row.tested = true;

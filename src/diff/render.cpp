@@ -35,10 +35,21 @@ std::string marker(const Row& row, double alpha) {
   return row.q <= alpha ? "*" : "";
 }
 
+// Relative change; for shares their change in percentage points.
 std::string delta_cell(const Row* row, double alpha) {
+  if (row && row->share) {
+    std::string m = marker(*row, alpha);
+    return fmtx::points(row->points.estimate) + (m.empty() ? "" : " " + m);
+  }
   if (!row || !row->relative) return "n/a";
   std::string m = marker(*row, alpha);
   return fmtx::pct(row->delta_pct()) + (m.empty() ? "" : " " + m);
+}
+
+std::string points_interval_cell(const stats::Interval& ci) {
+  if (!ci.valid) return "-";
+  return fmt::format("[{}, {}] {:.0f}%", fmtx::points(ci.lo), fmtx::points(ci.hi),
+                     std::floor(100 * ci.level));
 }
 
 std::string interval_cell(const stats::Interval& ci, bool pct, const std::string& key) {
@@ -87,7 +98,9 @@ Table detail_table(const Report& r) {
       bool test = row->comparable() && row->tested;
       t.push_back({sc, label(k), runs_cell(*row), cell(*row, row->base), cell(*row, row->cand),
                    delta_cell(row, r.opt.alpha),
-                   row->relative ? interval_cell(pct_interval(row->shift.ci), true, k) : "-",
+                   row->share      ? points_interval_cell(row->points.ci)
+                   : row->relative ? interval_cell(pct_interval(row->shift.ci), true, k)
+                                   : "-",
                    test ? fmtx::pvalue(row->mw.p) : "-", test ? fmtx::pvalue(row->q) : "-"});
     }
   return t;
@@ -100,8 +113,8 @@ std::vector<std::string> legend(const Report& r) {
   return {
       "delta: Hodges-Lehmann change, the median over all baseline x patched run pairs of "
       "patched / baseline - 1 (one run per side: their ratio); p95 drop is the change of the "
-      "p95 enqueue latency (negative is better); for shares it is the relative change of the "
-      "share, not percentage points",
+      "p95 enqueue latency (negative is better); shares are in percent and their delta is the "
+      "same estimate of patched - baseline in percentage points (pp)",
       fmt::format("CI: interval of delta from the exact Mann-Whitney test, each end a one-sided "
                   "{:g}% bound (attained two-sided level shown, >= {:g}%); - where the run counts "
                   "cannot give it",
@@ -296,6 +309,13 @@ nlohmann::json row_json(const Row& row, double alpha) {
     i.lo = stats::log_ratio_pct(i.lo);
     i.hi = stats::log_ratio_pct(i.hi);
     j["change_ci_pct"] = interval_json(i);
+  }
+  if (row.share) {  // shares: the change in percentage points
+    stats::Interval i = row.points.ci;
+    i.lo *= 100;
+    i.hi *= 100;
+    j["change_pp"] = num(100 * row.points.estimate);
+    j["change_ci_pp"] = interval_json(i);
   }
   if (row.tested) {
     j["mann_whitney"] = {{"u_candidate", row.mw.u},

@@ -26,8 +26,20 @@ const std::vector<FormatInfo>& report_formats() {
        detail::render_json},
       {Format::kSvg, "svg", "one self-contained picture", detail::render_svg},
       {Format::kHtml, "html", "one page: the pictures and tables", detail::render_html},
+      {Format::kFolded, "folded",
+       "folded stacks, one 'root;...;leaf value' line per stack (flamegraph.pl's input)",
+       detail::render_folded},
+      {Format::kPprof, "pprof",
+       "gzipped profile.proto (go tool pprof), samples contentions/count and delay/nanoseconds",
+       detail::render_pprof, true},
   };
   return formats;
+}
+
+const FormatInfo& format_info(Format f) {
+  for (const auto& i : report_formats())
+    if (i.format == f) return i;
+  return report_formats().front();
 }
 
 std::string report_format_names() {
@@ -205,7 +217,57 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run,
   return groups;
 }
 
+Units parse_units(const std::string& name) {
+  if (name == "auto") return Units::kAuto;
+  if (name == "ns") return Units::kNs;
+  if (name == "us" || name == "µs") return Units::kUs;
+  if (name == "ms") return Units::kMs;
+  if (name == "s") return Units::kS;
+  throw usage_error("unknown units '" + name + "'", "use one of: auto, ns, us, ms, s");
+}
+
 namespace detail {
+
+std::vector<std::string> refused_lines(const Profile& p, bool verbose) {
+  std::vector<std::string> out;
+  const auto& r = p.hooks_refused;
+  if (verbose || r.size() == 1) {
+    for (const auto& h : r)
+      out.push_back("hook refused: " + h.name + (h.reason.empty() ? "" : " (" + h.reason + ")"));
+    return out;
+  }
+  if (r.empty()) return out;
+  std::vector<std::string> reasons;
+  for (const auto& h : r)
+    if (std::find(reasons.begin(), reasons.end(), h.reason) == reasons.end())
+      reasons.push_back(h.reason);
+  std::string why = reasons.size() == 1
+                        ? (reasons[0].empty() ? "" : ": " + reasons[0])
+                        : fmt::format(" for {} reasons, e.g. {}", reasons.size(), reasons[0]);
+  out.push_back(fmt::format("{} hooks refused{}; -v lists them", r.size(), why));
+  return out;
+}
+
+std::vector<Unavailable> unavailable_metrics(const Selection& s) {
+  std::vector<Unavailable> out;
+  for (const auto& name : s.metrics)
+    for (const auto& g : s.groups) {
+      auto it = g.merged.metrics.find(name);
+      if (it == g.merged.metrics.end() || it->second.ok()) continue;
+      const std::string& why = it->second.reason;
+      auto u = std::find_if(out.begin(), out.end(), [&](const auto& x) { return x.reason == why; });
+      if (u == out.end()) u = out.insert(out.end(), Unavailable{{}, why});
+      if (std::find(u->metrics.begin(), u->metrics.end(), name) == u->metrics.end())
+        u->metrics.push_back(name);
+    }
+  return out;
+}
+
+std::string unavailable_line(const Unavailable& u) {
+  std::string names;
+  for (const auto& m : u.metrics) names += (names.empty() ? "" : ", ") + m;
+  return "unavailable: " + names + (u.reason.empty() ? "" : ": " + u.reason);
+}
 
 std::string probe_effect_line(const Metric& m) {
   if (!m.probe_effect || m.events() == 0) return {};

@@ -21,6 +21,17 @@ Selection select(const Profile& p, const ReportOptions& o);
 std::vector<const SiteEntry*> sorted_sites(const Metric& m);
 // "kernel 7.3.4 (post-patch, merged) · 4 CPUs · backend fentry", etc.
 std::string profile_facts(const Profile& p);
+// The refused hooks: one line each with `verbose` or when there is one, else
+// one summary line ("14 hooks refused: REASON; -v lists them").
+std::vector<std::string> refused_lines(const Profile& p, bool verbose);
+// The selected metrics unavailable in some group, named once per reason.
+struct Unavailable {
+  std::vector<std::string> metrics;
+  std::string reason;
+};
+std::vector<Unavailable> unavailable_metrics(const Selection& s);
+// "unavailable: a, b: REASON"
+std::string unavailable_line(const Unavailable& u);
 // "ringbuf_full 3, map_full 1"
 std::string drops_list(const Run& r);
 // "lockscope's own programs inside: 7.10 runs, 1.92 µs per event (...)", or
@@ -45,5 +56,20 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
 std::string render_json(const Profile& p, const Selection& s, const ReportOptions& o);
 std::string render_svg(const Profile& p, const Selection& s, const ReportOptions& o);
 std::string render_html(const Profile& p, const Selection& s, const ReportOptions& o);
+std::string render_folded(const Profile& p, const Selection& s, const ReportOptions& o);
+std::string render_pprof(const Profile& p, const Selection& s, const ReportOptions& o);
+
+// The runs of a selection merged into one (stacks and pprof show them together).
+Run merged_selection(const Profile& p, const Selection& s);
+// "a;b;c": frames joined as folded stacks write them (';' and newlines in a
+// frame become ':' and ' ').
+std::string folded_stack(const StackSample& s, bool metric_root);
+// The stacks a stack format writes: the selection's metrics that have sites
+// (usage_error when a named one has none, or none has any), and whether the
+// metric is their root frame (several metrics).
+std::vector<StackSample> selected_stacks(const Profile& p, const Selection& s,
+                                         const ReportOptions& o, bool* metric_root);
+// The value of a stack under a weight.
+uint64_t stack_value(const StackSample& s, Weight w);
 
 }  // namespace lockscope::output::detail

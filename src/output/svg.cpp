@@ -256,6 +256,100 @@ std::string cdf_panel(const std::string& title, const std::vector<CdfSeries>& se
   return o;
 }
 
+// ---- flame graphs ------------------------------------------------------------
+
+std::string group_key(const RunGroup& g);
+
+// A node of the flame graph: a frame and everything called from it.
+struct FlameNode {
+  std::string name;
+  uint64_t value = 0;
+  std::map<std::string, FlameNode> children;
+};
+
+constexpr double kFrameH = 17;
+
+// Frames as <g class="frame"> with a <title> tooltip (name, value, share of
+// the whole) and data-* attributes the HTML page's script zooms with.
+void flame_frames(const FlameNode& n, double x, double w, int depth, int max_depth, uint64_t total,
+                  bool timed, double top, std::string& o) {
+  if (w < 0.5) return;  // narrower than half a pixel: invisible
+  double y = top + double(max_depth - depth) * kFrameH;
+  double share = total ? double(n.value) / double(total) : 0;
+  std::string value = timed ? format_ns(double(n.value)) : format_count(n.value) + " events";
+  // Warm colours by a hash of the name, as flame graphs use them.
+  uint64_t hsh = 1469598103934665603ULL;
+  for (char c : n.name) hsh = (hsh ^ uint8_t(c)) * 1099511628211ULL;
+  int r = 200 + int(hsh % 55), g = 80 + int((hsh >> 8) % 120), b = int((hsh >> 16) % 50);
+  size_t chars = w > 14 ? size_t((w - 6) / 7) : 0;
+  o += fmt::format(
+      "<g class=\"frame\" data-x=\"{:.6f}\" data-w=\"{:.6f}\" data-d=\"{}\" "
+      "data-name=\"{}\"><title>{}: {} ({})</title><rect x=\"{}\" y=\"{}\" width=\"{}\" "
+      "height=\"{}\" rx=\"2\" fill=\"rgb({},{},{})\"/><text x=\"{}\" y=\"{}\" "
+      "font-size=\"11\">{}</text></g>\n",
+      (x - 10) / (kW - 20), w / (kW - 20), depth, xml_escape(n.name), xml_escape(n.name), value,
+      format_share(share), num(x), num(y), num(std::max(w - 1, 0.5)), num(kFrameH - 1), r, g, b,
+      num(x + 3), num(y + 12), xml_escape(chars ? truncate(n.name, chars) : ""));
+  double cx = x;
+  for (const auto& [_, c] : n.children) {
+    double cw = n.value ? w * double(c.value) / double(n.value) : 0;
+    flame_frames(c, cx, cw, depth + 1, max_depth, total, timed, top, o);
+    cx += cw;
+  }
+}
+
+int flame_depth(const FlameNode& n) {
+  int d = 0;
+  for (const auto& [_, c] : n.children) d = std::max(d, 1 + flame_depth(c));
+  return d;
+}
+
+// One flame graph of a metric's stacks (root at the bottom, width = value).
+std::pair<std::string, double> flame_panel(const std::string& id, const std::string& title,
+                                           const std::vector<StackSample>& stacks) {
+  FlameNode root;
+  root.name = "all";
+  bool timed = false;
+  for (const auto& st : stacks) timed |= st.timed;
+  for (const auto& st : stacks) {
+    uint64_t v = timed ? st.ns : st.count;
+    root.value += v;
+    FlameNode* n = &root;
+    for (const auto& f : st.frames) {
+      n = &n->children[f];
+      n->name = f;
+      n->value += v;
+    }
+  }
+  int depth = flame_depth(root);
+  double top = 44, h = top + double(depth + 1) * kFrameH + 16;
+  std::string o = panel_title(title, "flame graph: width is " +
+                                         std::string(timed ? "time at the site" : "events") +
+                                         ", callers below callees; hover for values");
+  o += "<g class=\"flame\" id=\"" + xml_escape(id) + "\">\n";
+  if (root.value == 0) {
+    o += fmt::format("<text x=\"10\" y=\"{}\" font-size=\"12\">no events</text>\n", num(top + 12));
+  } else {
+    flame_frames(root, 10, kW - 20, 0, depth, root.value, timed, top, o);
+  }
+  o += "</g>\n";
+  return {o, h};
+}
+
+// The flame graphs of a group's stacked metrics among the selection's.
+std::vector<std::pair<std::string, double>> flame_panels(const RunGroup& g,
+                                                         const std::vector<std::string>& metrics,
+                                                         const std::string& prefix) {
+  std::vector<std::pair<std::string, double>> out;
+  std::vector<std::string> have = stacked_metrics(g.merged);
+  for (const auto& name : metrics) {
+    if (std::find(have.begin(), have.end(), name) == have.end()) continue;
+    out.push_back(flame_panel("flame-" + group_key(g) + "-" + slug(name), prefix + name,
+                              run_stacks(g.merged, {name})));
+  }
+  return out;
+}
+
 std::string note_panel(const std::string& title, const std::string& text) {
   return panel_title(title, text);
 }
@@ -335,6 +429,74 @@ const char* const kCss =
     "svg{display:block;margin:6px 0 10px}"
     "tr.up td.delta{color:#b03a00;font-weight:bold}tr.down td.delta{color:#006d3a}";
 
+// Click a frame to zoom to it (its callers stay, full width), click the
+// bottom frame to zoom out; the search box highlights matching frames and
+// says what share of each flame graph they cover. #search=NAME and
+// #zoom=GRAPH-ID/FRAME in the address do the same on load.
+const char* const kFlameScript = R"JS(<script>
+(function () {
+  var W = 800, X0 = 10;
+  function frames(g) { return Array.prototype.slice.call(g.querySelectorAll('g.frame')); }
+  function place(f, x, w) {
+    var r = f.querySelector('rect'), t = f.querySelector('text');
+    var px = X0 + x * W, pw = w * W;
+    r.setAttribute('x', px.toFixed(1)); r.setAttribute('width', Math.max(pw - 1, 0.5).toFixed(1));
+    t.setAttribute('x', (px + 3).toFixed(1));
+    var n = Math.floor((pw - 6) / 7), name = f.getAttribute('data-name');
+    t.textContent = pw > 14 ? (name.length > n ? name.slice(0, Math.max(n - 1, 0)) + '\u2026' : name) : '';
+  }
+  function zoom(g, z) {
+    var zx = +z.getAttribute('data-x'), zw = +z.getAttribute('data-w'), zd = +z.getAttribute('data-d');
+    frames(g).forEach(function (f) {
+      var x = +f.getAttribute('data-x'), w = +f.getAttribute('data-w'), d = +f.getAttribute('data-d');
+      var inside = x >= zx - 1e-9 && x + w <= zx + zw + 1e-9;
+      if (d < zd && x <= zx + 1e-9 && x + w >= zx + zw - 1e-9) { place(f, 0, 1); f.style.display = ''; }
+      else if (d >= zd && inside) { place(f, (x - zx) / zw, w / zw); f.style.display = ''; }
+      else f.style.display = 'none';
+    });
+    g.setAttribute('data-zoomed', zd > 0 ? '1' : '0');
+  }
+  document.querySelectorAll('g.flame').forEach(function (g) {
+    frames(g).forEach(function (f) {
+      f.style.cursor = 'pointer';
+      f.addEventListener('click', function () { zoom(g, f); });
+    });
+  });
+  var box = document.getElementById('flame-search'), out = document.getElementById('flame-found');
+  function search() {
+    var q = box.value, found = [];
+    document.querySelectorAll('g.flame').forEach(function (g) {
+      var share = 0, spans = [];
+      frames(g).forEach(function (f) {
+        var hit = q !== '' && f.getAttribute('data-name').indexOf(q) >= 0;
+        f.querySelector('rect').setAttribute('stroke', hit ? '#6a0dad' : 'none');
+        f.querySelector('rect').setAttribute('stroke-width', hit ? '2' : '0');
+        f.classList.toggle('match', hit);
+        if (!hit) return;
+        var x = +f.getAttribute('data-x'), w = +f.getAttribute('data-w');
+        if (!spans.some(function (s) { return x >= s[0] - 1e-9 && x + w <= s[1] + 1e-9; })) {
+          spans.push([x, x + w]); share += w;
+        }
+      });
+      if (q !== '') found.push(g.id + ': ' + (100 * share).toFixed(1) + '%');
+    });
+    out.textContent = found.join(' \u00b7 ');
+  }
+  if (box) box.addEventListener('input', search);
+  // Links into the page: #search=NAME, #zoom=GRAPH-ID/FRAME (both may be given, '&').
+  location.hash.slice(1).split('&').forEach(function (kv) {
+    var i = kv.indexOf('='), k = kv.slice(0, i), v = decodeURIComponent(kv.slice(i + 1));
+    if (k === 'search' && box) { box.value = v; search(); }
+    if (k === 'zoom') {
+      var j = v.indexOf('/'), g = document.getElementById(v.slice(0, j));
+      var f = g && frames(g).filter(function (f) { return f.getAttribute('data-name') === v.slice(j + 1); })[0];
+      if (f) zoom(g, f);
+    }
+  });
+})();
+</script>
+)JS";
+
 std::string html_head(const std::string& title) {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
          xml_escape(title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
@@ -373,16 +535,28 @@ std::string pct_with_err(const Histogram& h, double q) {
 std::string render_svg(const Profile& p, const Selection& s, const ReportOptions& o) {
   std::string heading = "lockscope report" + (o.source.empty() ? "" : ": " + o.source);
   if (!p.label.empty()) heading += " (" + p.label + ")";
-  return svg_doc(report_panels(s, false), true, heading);
+  auto panels = report_panels(s, false);
+  for (const auto& g : s.groups)
+    for (auto& f : flame_panels(g, s.metrics, s.groups.size() > 1 ? g.title + " · " : ""))
+      panels.push_back(std::move(f));
+  return svg_doc(panels, true, heading);
 }
 
 std::string render_html(const Profile& p, const Selection& s, const ReportOptions& o) {
   std::string title = "lockscope report" + (o.source.empty() ? "" : ": " + o.source);
   std::string out = html_head(title) + "<h1>" + xml_escape(title) + "</h1>\n";
   out += "<p class=\"facts\">" + xml_escape(profile_facts(p)) + "</p>\n";
-  for (const auto& r : p.hooks_refused)
-    out += "<p class=\"unavail\">hook refused: " + xml_escape(r.name) +
-           (r.reason.empty() ? "" : " (" + xml_escape(r.reason) + ")") + "</p>\n";
+  bool flames = false;
+  for (const auto& g : s.groups) flames |= !stacked_metrics(g.merged).empty();
+  if (flames)
+    out +=
+        "<p class=\"search\">Flame graphs: click a frame to zoom, the bottom frame to zoom out; "
+        "search <input id=\"flame-search\" type=\"search\" placeholder=\"function\"> "
+        "<span id=\"flame-found\"></span></p>\n";
+  for (const auto& l : refused_lines(p, o.verbose))
+    out += "<p class=\"unavail\">" + xml_escape(l) + "</p>\n";
+  for (const auto& u : unavailable_metrics(s))
+    out += "<p class=\"unavail\">" + xml_escape(unavailable_line(u)) + "</p>\n";
   for (const auto& g : s.groups) {
     const Run& run = g.merged;
     out += "<h2>" + xml_escape(g.title) +
@@ -397,14 +571,11 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
       auto it = run.metrics.find(name);
       if (it == run.metrics.end()) continue;
       const Metric& m = it->second;
+      if (!m.ok()) continue;  // named once at the top
       std::string desc = metric_description(name);
       out += "<h3>" + xml_escape(name) +
              (desc.empty() ? "" : " <span class=\"desc\">· " + xml_escape(desc) + "</span>") +
              "</h3>\n";
-      if (!m.ok()) {
-        out += "<p class=\"unavail\">unavailable: " + xml_escape(m.reason) + "</p>\n";
-        continue;
-      }
       if (m.count) {
         std::string t = "count " + format_count(*m.count);
         if (m.total) t += " of " + format_count(*m.total);
@@ -466,10 +637,12 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
           rows.push_back(r);
         }
         out += html_table(head, left, rows);
+        for (auto& f : flame_panels(g, {name}, ""))
+          out += "<div class=\"flamebox\">" + svg_doc({f}, false, "") + "</div>\n";
       }
     }
   }
-  return out + "</body>\n</html>\n";
+  return out + (flames ? kFlameScript : "") + "</body>\n</html>\n";
 }
 
 }  // namespace detail
@@ -559,11 +732,112 @@ std::vector<std::pair<std::string, double>> diff_panels(const DiffData& d) {
   return out;
 }
 
+// ---- differential flame graphs ---------------------------------------------------
+
+struct DiffNode {
+  std::string name;
+  uint64_t base = 0, cand = 0;
+  std::map<std::string, DiffNode> children;
+};
+
+int diff_depth(const DiffNode& n) {
+  int d = 0;
+  for (const auto& [_, c] : n.children) d = std::max(d, 1 + diff_depth(c));
+  return d;
+}
+
+// Width: both sides together (baseline + candidate), so a stack one side
+// lacks stays visible; colour: red where the candidate has more, blue where
+// it has less, by (cand - base) / (cand + base).
+void diff_frames(const DiffNode& n, double x, double w, int depth, int max_depth, bool timed,
+                 double top, std::string& o) {
+  if (w < 0.5) return;
+  double y = top + double(max_depth - depth) * kFrameH;
+  double sum = double(n.base + n.cand);
+  double r = sum > 0 ? (double(n.cand) - double(n.base)) / sum : 0;
+  int light = 255 - int(std::lround(150 * std::fabs(r)));  // text stays readable
+  int red = r > 0 ? 255 : light, blue = r < 0 ? 255 : light, green = light;
+  auto v = [&](uint64_t x) { return timed ? format_ns(double(x)) : format_count(x); };
+  std::string change =
+      n.base ? fmt::format("{:+.1f}%", 100.0 * (double(n.cand) / double(n.base) - 1)) : "new";
+  size_t chars = w > 14 ? size_t((w - 6) / 7) : 0;
+  o += fmt::format(
+      "<g class=\"frame diff\" data-name=\"{}\" data-base=\"{}\" data-cand=\"{}\"><title>{}: "
+      "baseline {} → candidate {} ({})</title><rect x=\"{}\" y=\"{}\" width=\"{}\" "
+      "height=\"{}\" rx=\"2\" fill=\"rgb({},{},{})\" stroke=\"#999\" stroke-width=\"0.3\"/>"
+      "<text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text></g>\n",
+      xml_escape(n.name), n.base, n.cand, xml_escape(n.name), v(n.base), v(n.cand), change, num(x),
+      num(y), num(std::max(w - 1, 0.5)), num(kFrameH - 1), red, green, blue, num(x + 3),
+      num(y + 12), xml_escape(chars ? truncate(n.name, chars) : ""));
+  double cx = x;
+  for (const auto& [_, c] : n.children) {
+    double cw = sum > 0 ? w * double(c.base + c.cand) / sum : 0;
+    diff_frames(c, cx, cw, depth + 1, max_depth, timed, top, o);
+    cx += cw;
+  }
+}
+
+std::vector<std::pair<std::string, double>> diff_flame_panels(const Profile& base,
+                                                              const Profile& cand,
+                                                              const DiffPictureOptions& o,
+                                                              const DiffData& d) {
+  auto side = [&](const Profile& p) {
+    std::vector<const Run*> runs;
+    for (const auto& r : p.runs)
+      if (o.scope.empty() || r.scope == o.scope) runs.push_back(&r);
+    return merge_runs(runs);
+  };
+  Run b = side(base), c = side(cand);
+  std::vector<std::string> names = stacked_metrics(b);
+  for (const auto& n : stacked_metrics(c))
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  names = metric_order(names);
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& name : names) {
+    if (!o.metrics.empty() &&
+        std::find(o.metrics.begin(), o.metrics.end(), name) == o.metrics.end())
+      continue;
+    std::vector<StackSample> sb = run_stacks(b, {name}), sc = run_stacks(c, {name});
+    bool timed = false;
+    for (const auto* v : {&sb, &sc})
+      for (const auto& st : *v) timed |= st.timed;
+    DiffNode root;
+    root.name = "all";
+    auto add = [&](const std::vector<StackSample>& v, bool is_base) {
+      for (const auto& st : v) {
+        uint64_t x = timed ? st.ns : st.count;
+        (is_base ? root.base : root.cand) += x;
+        DiffNode* n = &root;
+        for (const auto& f : st.frames) {
+          n = &n->children[f];
+          n->name = f;
+          (is_base ? n->base : n->cand) += x;
+        }
+      }
+    };
+    add(sb, true);
+    add(sc, false);
+    int depth = diff_depth(root);
+    double top = 44, h = top + double(depth + 1) * kFrameH + 16;
+    std::string body = panel_title("differential flame graph · " + name,
+                                   "width: " + d.base_label + " + " + d.cand_label + " " +
+                                       (timed ? "time" : "events") + "; red: more in " +
+                                       d.cand_label + ", blue: less");
+    body += "<g class=\"flame diff\" id=\"diffflame-" + slug(name) + "\">\n";
+    if (root.base + root.cand > 0) diff_frames(root, 10, kW - 20, 0, depth, timed, top, body);
+    body += "</g>\n";
+    out.emplace_back(body, h);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_diff_svg(const Profile& base, const Profile& cand, const DiffPictureOptions& o) {
   DiffData d = diff_data(base, cand, o);
-  return svg_doc(diff_panels(d), true, "lockscope diff: " + d.base_label + " vs " + d.cand_label);
+  auto panels = diff_panels(d);
+  for (auto& f : diff_flame_panels(base, cand, o, d)) panels.push_back(std::move(f));
+  return svg_doc(panels, true, "lockscope diff: " + d.base_label + " vs " + d.cand_label);
 }
 
 std::string render_diff_html(const Profile& base, const Profile& cand,

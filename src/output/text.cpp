@@ -128,12 +128,24 @@ struct Table {
       size_t excess = t - size_t(width);
       if (w[c] > min_w) w[c] -= std::min(excess, w[c] - min_w);
     }
+    // Cut columns keep their different values different (cut in the middle,
+    // longer where two would look the same).
+    std::vector<std::vector<std::string>> cut(rows.size(), std::vector<std::string>(head.size()));
+    for (size_t c = 0; c < head.size(); ++c) {
+      std::vector<std::string> col;
+      for (const auto& r : rows) col.push_back(r[c]);
+      std::vector<std::string> t = truncate_distinct(col, w[c]);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        cut[i][c] = t[i];
+        w[c] = std::max(w[c], display_width(t[i]));
+      }
+    }
     std::string out;
     auto line = [&](const std::vector<std::string>& cells) {
       std::string l = indent;
       for (size_t c = 0; c < cells.size(); ++c) {
         if (c) l += "  ";
-        std::string cell = truncate(cells[c], w[c]);
+        std::string cell = truncate_middle(cells[c], w[c]);
         l +=
             left[c] ? (c + 1 == cells.size() ? cell : pad_right(cell, w[c])) : pad_left(cell, w[c]);
       }
@@ -141,7 +153,7 @@ struct Table {
       out += l + "\n";
     };
     line(head);
-    for (const auto& r : rows) line(r);
+    for (const auto& r : cut) line(r);
     return out;
   }
 
@@ -277,6 +289,16 @@ std::string event_line(const std::string& name, const Metric& m) {
   return s;
 }
 
+// The columns perf lock contention users look for first, for the wait
+// metrics: "contended 120 · total wait 1.20 ms · max 19.9 µs · mean 10.0 µs".
+std::string wait_line(const std::string& name, const Metric& m) {
+  bool wait = name.size() > 8 && name.compare(name.size() - 8, 8, "_wait_ns") == 0;
+  if (!wait || !m.hist || m.hist->empty()) return {};
+  const Histogram& h = *m.hist;
+  return fmt::format("contended {} · total wait {} · max {} · mean {}", format_count(h.count()),
+                     format_ns(double(h.sum())), format_ns(double(h.max())), format_ns(h.mean()));
+}
+
 }  // namespace
 
 std::string render_text(const Profile& p, const Selection& s, const ReportOptions& o) {
@@ -285,9 +307,8 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
   out += st.bold("lockscope report" + (o.source.empty() ? "" : ": " + o.source)) + "\n";
   std::string facts = profile_facts(p);
   if (!facts.empty()) out += facts + "\n";
-  for (const auto& r : p.hooks_refused)
-    out += st.yellow("hook refused: " + r.name + (r.reason.empty() ? "" : " (" + r.reason + ")")) +
-           "\n";
+  for (const auto& l : refused_lines(p, o.verbose)) out += st.yellow(l) + "\n";
+  for (const auto& u : unavailable_metrics(s)) out += st.yellow(unavailable_line(u)) + "\n";
   if (s.groups.empty()) out += "\nthe profile holds no runs\n";
   for (const auto& g : s.groups) {
     const Run& run = g.merged;
@@ -305,14 +326,12 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
       auto it = run.metrics.find(name);
       if (it == run.metrics.end()) continue;
       const Metric& m = it->second;
+      if (!m.ok()) continue;  // named once at the top
       std::string desc = metric_description(name);
       out += "\n";
-      if (!m.ok()) {
-        out += st.bold(name) + ": " + st.yellow("unavailable: " + m.reason) + "\n";
-        continue;
-      }
       out += st.bold(name) + (desc.empty() ? "" : ": " + desc) + "\n";
       if (m.count) out += "  " + event_line(name, m) + "\n";
+      if (std::string l = wait_line(name, m); !l.empty()) out += "  " + l + "\n";
       if (m.hist) {
         const Histogram& h = *m.hist;
         if (h.empty()) {
@@ -324,7 +343,7 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
           if (h.clamped())
             out += fmt::format("  {} values above the histogram range (in the top bucket)\n",
                                format_count(h.clamped()));
-          out += "\n" + render_ascii_histogram(h, o.width, o.color);
+          out += "\n" + render_ascii_histogram(h, o.width, o.color, o.units);
         }
       }
       if (std::string l = probe_effect_line(m); !l.empty()) out += "  " + l + "\n";
@@ -346,10 +365,10 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
       "# lockscope report" + (o.source.empty() ? "" : ": `" + o.source + "`") + "\n\n";
   std::string facts = profile_facts(p);
   if (!facts.empty()) out += facts + "\n\n";
-  for (const auto& r : p.hooks_refused)
-    out +=
-        "- hook refused: `" + r.name + "`" + (r.reason.empty() ? "" : " (" + r.reason + ")") + "\n";
-  if (!p.hooks_refused.empty()) out += "\n";
+  std::vector<std::string> notes = refused_lines(p, o.verbose);
+  for (const auto& u : unavailable_metrics(s)) notes.push_back(unavailable_line(u));
+  for (const auto& l : notes) out += "- " + l + "\n";
+  if (!notes.empty()) out += "\n";
   for (const auto& g : s.groups) {
     const Run& run = g.merged;
     out += "## " + g.title;
@@ -364,19 +383,17 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
       auto it = run.metrics.find(name);
       if (it == run.metrics.end()) continue;
       const Metric& m = it->second;
-      if (!m.ok()) {
-        out += "### `" + name + "`: unavailable\n\n" + m.reason + "\n\n";
-        continue;
-      }
+      if (!m.ok()) continue;  // named once at the top
       std::string desc = metric_description(name);
       out += "### `" + name + "`" + (desc.empty() ? "" : ": " + desc) + "\n\n";
       if (m.count) out += event_line(name, m) + "\n\n";
+      if (std::string l = wait_line(name, m); !l.empty()) out += l + "\n\n";
       if (m.hist) {
         if (m.hist->empty()) {
           out += "No events.\n\n";
         } else {
           out += summary_table(*m.hist, true).markdown() + "\n";
-          out += "```text\n" + render_ascii_histogram(*m.hist, 80, false) + "```\n\n";
+          out += "```text\n" + render_ascii_histogram(*m.hist, 80, false, o.units) + "```\n\n";
         }
       }
       if (std::string l = probe_effect_line(m); !l.empty()) out += l + "\n\n";
@@ -395,7 +412,7 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
 
 using namespace detail;
 
-std::string render_ascii_histogram(const Histogram& h, int width, bool color) {
+std::string render_ascii_histogram(const Histogram& h, int width, bool color, Units units) {
   if (h.empty()) return {};
   std::map<unsigned, uint64_t> rows;
   for (const auto& [idx, n] : h.buckets())
@@ -406,36 +423,54 @@ std::string render_ascii_histogram(const Histogram& h, int width, bool color) {
   for (const auto& [_, n] : rows) maxc = std::max(maxc, n);
   size_t cw = std::max<size_t>(8, std::to_string(maxc).size());
 
-  // Raw nanosecond ranges like bcc; human labels when the terminal is narrow.
-  bool human = false;
-  size_t lw = std::to_string(row_hi(last)).size();
+  // Row bounds: raw nanoseconds like bcc (--units ns, upper bound inclusive),
+  // divided into a fixed unit, or each in the unit of its magnitude (default;
+  // also when the terminal is too narrow for the raw numbers).
+  double div = units == Units::kUs ? 1e3 : units == Units::kMs ? 1e6 : units == Units::kS ? 1e9 : 1;
+  const char* unit = units == Units::kUs   ? "µs"
+                     : units == Units::kMs ? "ms"
+                     : units == Units::kS  ? "s"
+                                           : "ns";
+  bool human = units == Units::kAuto;
+  auto lo_label = [&](unsigned k) {
+    if (human) return short_ns(double(row_lo(k)));
+    if (units == Units::kNs) return std::to_string(row_lo(k));
+    return fmt::format("{:g}", double(row_lo(k)) / div);
+  };
+  auto hi_label = [&](unsigned k) {
+    if (human) return short_ns(double(row_hi(k) + 1));
+    if (units == Units::kNs) return std::to_string(row_hi(k));
+    return fmt::format("{:g}", double(row_hi(k) + 1) / div);
+  };
+  auto label_width = [&] {
+    size_t w = 0;
+    for (unsigned k = first; k <= last; ++k)
+      w = std::max({w, display_width(lo_label(k)), display_width(hi_label(k))});
+    return w;
+  };
+  size_t lw = label_width();
   size_t indent = 5;
   auto prefix = [&] { return indent + lw + 4 + lw + 3 + cw + 2; };
   const size_t kMinBar = 10, kMaxBar = 60;
   if (prefix() + kMinBar + 1 > size_t(width)) indent = 0;
   if (prefix() + kMinBar + 1 > size_t(width)) {
     human = true;
-    lw = 0;
-    for (unsigned k = first; k <= last; ++k)
-      lw = std::max({lw, display_width(short_ns(double(row_lo(k)))),
-                     display_width(short_ns(double(row_hi(k) + 1)))});
+    lw = label_width();
     cw = std::max<size_t>(5, std::to_string(maxc).size());
   }
   size_t bar = size_t(width) > prefix() + 1 ? size_t(width) - prefix() - 1 : 1;
   bar = std::clamp<size_t>(bar, 1, kMaxBar);
 
   Style st{color};
-  std::string out = std::string(indent, ' ') + pad_right(human ? "range" : "ns", lw + 4 + lw) +
-                    " : " + pad_right("count", cw) + "  distribution\n";
+  std::string out = std::string(indent, ' ') + pad_right(human ? "range" : unit, lw + 4 + lw) +
+                    " : " + pad_right("count", cw) + (bar + 1 >= 13 ? "  distribution" : "") + "\n";
   for (unsigned k = first; k <= last; ++k) {
     uint64_t n = rows.count(k) ? rows[k] : 0;
-    std::string lo = human ? short_ns(double(row_lo(k))) : std::to_string(row_lo(k));
-    std::string hi = human ? short_ns(double(row_hi(k) + 1)) : std::to_string(row_hi(k));
     size_t stars = maxc ? size_t(std::llround(double(n) * double(bar) / double(maxc))) : 0;
     if (n > 0 && stars == 0) stars = 1;  // a rare tail stays visible
-    out += std::string(indent, ' ') + pad_left(lo, lw) + " -> " + pad_right(hi, lw) + " : " +
-           pad_right(std::to_string(n), cw) + " |" + st.cyan(std::string(stars, '*')) +
-           std::string(bar - stars, ' ') + "|\n";
+    out += std::string(indent, ' ') + pad_left(lo_label(k), lw) + " -> " +
+           pad_right(hi_label(k), lw) + " : " + pad_right(std::to_string(n), cw) + " |" +
+           st.cyan(std::string(stars, '*')) + std::string(bar - stars, ' ') + "|\n";
   }
   return out;
 }

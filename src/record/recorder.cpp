@@ -165,6 +165,7 @@ Profile new_recording_profile(const ProbeReport& probe, const LoadPlan& plan,
   p.backend = plan.backend;
   p.hooks_attached = session.attached();
   p.hooks_refused = session.refused();
+  p.site_source = !plan.track_sites ? "none" : plan.track_stacks ? "stacks" : "acquirers";
   return p;
 }
 

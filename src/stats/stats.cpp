@@ -193,15 +193,11 @@ size_t runs_needed(double alpha) {
   return 1000;
 }
 
-Shift hodges_lehmann_log(const std::vector<double>& a, const std::vector<double>& b, double alpha) {
+namespace {
+// The Hodges-Lehmann estimate and rank-test interval of the n1 * n2
+// pairwise differences `d` (any order).
+Shift hodges_lehmann_of(std::vector<double> d, size_t n1, size_t n2, double alpha) {
   Shift s;
-  s.estimate = kNaN;
-  size_t n1 = a.size(), n2 = b.size();
-  if (n1 == 0 || n2 == 0) return s;
-  std::vector<double> d;
-  d.reserve(n1 * n2);
-  for (double x : a)
-    for (double y : b) d.push_back((y == 0 ? -kInf : std::log(y)) - std::log(x));
   std::sort(d.begin(), d.end());
   size_t n = d.size();
   s.estimate = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2.0;
@@ -226,6 +222,28 @@ Shift hodges_lehmann_log(const std::vector<double>& a, const std::vector<double>
   s.ci.level = 1.0 - 2.0 * tail;
   s.ci.valid = true;
   return s;
+}
+}  // namespace
+
+Shift hodges_lehmann_log(const std::vector<double>& a, const std::vector<double>& b, double alpha) {
+  size_t n1 = a.size(), n2 = b.size();
+  if (n1 == 0 || n2 == 0) return Shift{kNaN, {}};
+  std::vector<double> d;
+  d.reserve(n1 * n2);
+  for (double x : a)
+    for (double y : b) d.push_back((y == 0 ? -kInf : std::log(y)) - std::log(x));
+  return hodges_lehmann_of(std::move(d), n1, n2, alpha);
+}
+
+Shift hodges_lehmann_diff(const std::vector<double>& a, const std::vector<double>& b,
+                          double alpha) {
+  size_t n1 = a.size(), n2 = b.size();
+  if (n1 == 0 || n2 == 0) return Shift{kNaN, {}};
+  std::vector<double> d;
+  d.reserve(n1 * n2);
+  for (double x : a)
+    for (double y : b) d.push_back(y - x);
+  return hodges_lehmann_of(std::move(d), n1, n2, alpha);
 }
 
 double binom_half_sf(size_t n, size_t k) {

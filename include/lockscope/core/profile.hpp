@@ -127,6 +127,11 @@ struct Profile {
   std::string backend;  // fentry | tracepoint | both | none (the load plan's words)
   std::vector<std::string> hooks_attached;
   std::vector<HookRefusal> hooks_refused;
+  // What the sites of pool holds, wakeups and rq acquisitions were named from:
+  // "stacks" (record --stacks: the first frames of kernel stacks), "acquirers"
+  // (the acquiring function and the workqueue function seen inside the hold),
+  // "none" (record --no-sites), or "" (not recorded: older profiles, bench).
+  std::string site_source;
 
   std::vector<Run> runs;
 };

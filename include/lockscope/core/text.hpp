@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace lockscope {
 
@@ -14,6 +15,12 @@ std::string pad_left(const std::string& s, size_t w);
 std::string pad_right(const std::string& s, size_t w);
 // Cuts to `w` columns, ending in "…" when cut.
 std::string truncate(const std::string& s, size_t w);
+// Cuts to `w` columns in the middle, keeping both ends: "kick_pool…queue_work".
+std::string truncate_middle(const std::string& s, size_t w);
+// Cuts every value to at most `w` columns in the middle (truncate_middle), but
+// no two different values to the same text: where two would look the same,
+// both keep more columns, up to their full length.
+std::vector<std::string> truncate_distinct(const std::vector<std::string>& values, size_t w);
 // &, <, >, " and ' as entities.
 std::string xml_escape(const std::string& s);
 

@@ -87,6 +87,10 @@ struct Row {
   bool in_table = false;  // shown in the text/markdown/html tables
   bool comparable() const { return base.complete() && cand.complete(); }
   double delta_pct() const;  // the HL shift in percent (NaN unless `relative`)
+  // Shares (key "METRIC.share"): the Hodges-Lehmann shift of the share itself
+  // and its interval, shown in percentage points (100 * points.estimate).
+  bool share = false;  // both sides complete and the key is a share
+  stats::Shift points;
 };
 
 enum class Outcome { kPass, kRegression, kInconclusive };

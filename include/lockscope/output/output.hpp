@@ -16,7 +16,7 @@
 
 namespace lockscope::output {
 
-enum class Format { kText, kMarkdown, kJson, kSvg, kHtml };
+enum class Format { kText, kMarkdown, kJson, kSvg, kHtml, kFolded, kPprof };
 
 // A name of report_formats() (or "md" for markdown); throws usage_error.
 Format parse_format(const std::string& name);
@@ -50,6 +50,51 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run =
 // Merges runs into one (the caller's order; scope of the first).
 Run merge_runs(const std::vector<const Run*>& runs);
 
+// Units of histogram row bounds: following the magnitude of each row
+// (256ns, 1.02µs, 4.19ms), or fixed (bcc's layout with --units ns).
+enum class Units { kAuto, kNs, kUs, kMs, kS };
+// "auto" | "ns" | "us" (or "µs") | "ms" | "s"; throws usage_error.
+Units parse_units(const std::string& name);
+
+// ---- stacks -------------------------------------------------------------------
+
+// What a stack's value is: the time at the site (sum of its histogram, ns)
+// where the site is timed, else its event count (`--weight time`); or always
+// the event count (`--weight count`).
+enum class Weight { kTime, kCount };
+// "time" | "count"; throws usage_error.
+Weight parse_weight(const std::string& name);
+
+// One stack of one metric, root first: a site "callee <- caller" is the
+// stack [caller, callee]; "pool->lock from X" is [X].
+struct StackSample {
+  std::string metric;
+  std::vector<std::string> frames;  // root first
+  uint64_t count = 0;               // events
+  uint64_t ns = 0;                  // time at the site (0 where untimed)
+  bool timed = false;               // the site has a histogram
+};
+// The stacks of `metrics` (empty: every metric with sites) of one run,
+// equal stacks of a metric merged (pool kinds), in metric display order then
+// by frames.
+std::vector<StackSample> run_stacks(const Run& r, const std::vector<std::string>& metrics = {});
+// The metrics of `r` that have sites, in display order.
+std::vector<std::string> stacked_metrics(const Run& r);
+// What stderr should say about where the stacks come from: "" for
+// `record --stacks` profiles, else that they are short stacks of sites.
+std::string stacks_note(const Profile& p);
+
+// diff --format folded: "stack baseline candidate" lines (difffolded.pl's
+// output, flamegraph.pl's input), the union of both sides' stacks, 0 where
+// a side has none; the metric is the root frame when several are written.
+struct FoldedDiffOptions {
+  std::vector<std::string> metrics;  // empty: every metric with sites on either side
+  std::string scope;                 // only this scope; empty: all runs
+  Weight weight = Weight::kTime;
+};
+std::string render_folded_diff(const Profile& base, const Profile& cand,
+                               const FoldedDiffOptions& o = {});
+
 // ---- report -----------------------------------------------------------------
 
 struct ReportOptions {
@@ -61,6 +106,9 @@ struct ReportOptions {
   bool color = false;                // ANSI colour (text format)
   size_t top_sites = 20;             // site rows per metric in text; 0 = all
   std::string source;                // shown in the title (e.g. the file name)
+  Weight weight = Weight::kTime;     // folded and pprof
+  bool verbose = false;              // every refused hook on its own line (-v)
+  Units units = Units::kAuto;        // histogram row bounds (text, markdown)
 };
 
 // Throws usage_error for metric names absent from the profile.
@@ -76,14 +124,20 @@ struct FormatInfo {
   const char* name;
   const char* description;
   std::string (*render)(const Profile& p, const detail::Selection& s, const ReportOptions& o);
+  bool binary = false;  // not for a terminal: `report` refuses to write it there
 };
 const std::vector<FormatInfo>& report_formats();
-// "text | markdown | json | svg | html", for help texts.
+// The catalogue row of a format.
+const FormatInfo& format_info(Format f);
+// "text | markdown | json | svg | html | folded | pprof", for help texts.
 std::string report_format_names();
 
 // bcc-style power-of-two histogram of nanosecond values, fitted to `width`
-// columns: "      1024 -> 2047       : 123      |*****     |".
-std::string render_ascii_histogram(const Histogram& h, int width, bool color = false);
+// columns. Units::kNs: "      1024 -> 2047       : 123      |*****     |";
+// kAuto: each row's bounds in the unit of their magnitude ("1.02µs -> 2.05µs",
+// the upper bound exclusive); kUs/kMs/kS: bounds divided into that unit.
+std::string render_ascii_histogram(const Histogram& h, int width, bool color = false,
+                                   Units units = Units::kAuto);
 
 // ---- live interval output (record -i) -----------------------------------------
 

@@ -64,6 +64,9 @@ struct Shift {
   Interval ci;          // on the log scale
 };
 Shift hodges_lehmann_log(const std::vector<double>& a, const std::vector<double>& b, double alpha);
+// The same of the differences b_j - a_i themselves (an absolute shift, e.g.
+// of shares: their change in percentage points is 100 * estimate).
+Shift hodges_lehmann_diff(const std::vector<double>& a, const std::vector<double>& b, double alpha);
 
 // P(Bin(n, 1/2) >= k).
 double binom_half_sf(std::size_t n, std::size_t k);

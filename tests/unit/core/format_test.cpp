@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The one number formatter every renderer uses.
 #include "lockscope/core/format.hpp"
+#include "lockscope/core/text.hpp"
 
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 namespace lockscope {
 namespace {
@@ -35,6 +39,31 @@ TEST(Units, CountsAndShares) {
   EXPECT_EQ(format_share(0.1234), "12.3%");
   EXPECT_EQ(format_share(1.0), "100.0%");
   EXPECT_EQ(format_share(0.0004), "0.040%");
+}
+
+}  // namespace
+}  // namespace lockscope
+
+namespace lockscope {
+namespace {
+
+TEST(Text, TruncateMiddleKeepsBothEnds) {
+  EXPECT_EQ(truncate_middle("kick_pool_pick <- __queue_work", 12), "kick_p…_work");
+  EXPECT_EQ(truncate_middle("short", 12), "short");
+  EXPECT_EQ(display_width(truncate_middle("µµµµµµµµµµ", 5)), 5u);
+}
+
+TEST(Text, TruncateDistinctNeverMakesTwoValuesLookTheSame) {
+  std::vector<std::string> v = {"virtio_transport_send_pkt_work", "virtio_transport_rx_work",
+                                "virtio_transport_send_pkt_work", "a"};
+  auto t = truncate_distinct(v, 8);
+  EXPECT_NE(t[0], t[1]);
+  EXPECT_EQ(t[0], t[2]);  // equal values may stay equal
+  EXPECT_EQ(t[3], "a");
+  // Where the ends differ, the cut width is enough.
+  auto u = truncate_distinct({"alpha_one", "beta_two"}, 5);
+  EXPECT_EQ(u[0], "al…ne");
+  EXPECT_EQ(u[1], "be…wo");
 }
 
 }  // namespace

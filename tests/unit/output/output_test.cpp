@@ -181,8 +181,10 @@ TEST(Report, DropsAreShownAndUnavailableMetricsCarryTheirReason) {
   Profile p = load_profile(kData + "record.json");
   std::string t = render_report(p, text_options(Format::kText, ""));
   EXPECT_NE(t.find("DROPS: 3 events lost (ringbuf_full 3)"), std::string::npos);
-  EXPECT_NE(t.find("pool_lock_wait_ns: unavailable: lock:contention_begin not attached"),
+  // Named once, before the runs, with the reason.
+  EXPECT_NE(t.find("\nunavailable: pool_lock_wait_ns: lock:contention_begin not attached"),
             std::string::npos);
+  EXPECT_LT(t.find("unavailable: pool_lock_wait_ns"), t.find("== recording"));
   p.runs[0].drops.clear();
   t = render_report(p, text_options(Format::kText, ""));
   EXPECT_EQ(t.find("DROPS"), std::string::npos);
@@ -299,6 +301,70 @@ TEST(Pictures, HtmlPagesInlineTheirSvgs) {
   EXPECT_NE(d.find("-40.1%"), std::string::npos);  // cache p50 got faster in the fixture
 }
 
+TEST(Pictures, FlameGraphPerStackedMetricWithTooltipsAndZoomData) {
+  Profile p = load_profile(kData + "stacks_base.json");
+  std::string svg = render_report(p, text_options(Format::kSvg, "s"));
+  std::map<std::string, int> tags;
+  EXPECT_EQ(xml_problem(svg, &tags), "");
+  for (const char* m :
+       {"pool_lock_hold_ns", "wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock"})
+    EXPECT_NE(svg.find(std::string("<g class=\"flame\" id=\"flame-all-") + m + "\""),
+              std::string::npos)
+        << m;
+  // The hold graph: "all" plus one frame per acquirer, widths adding up to the whole.
+  const Metric& hold = p.runs.at(0).metrics.at("pool_lock_hold_ns");
+  uint64_t total = 0;
+  for (const auto& st : hold.by_site) total += st.hist->sum();
+  const SiteEntry& top = hold.by_site.front();  // most time first
+  std::string tip = "<title>" + top.site + ": " + format_ns(double(top.hist->sum())) + " (" +
+                    format_share(double(top.hist->sum()) / double(total)) + ")</title>";
+  EXPECT_NE(svg.find(tip), std::string::npos) << tip;
+  std::string hold_svg = svg.substr(svg.find("id=\"flame-all-pool_lock_hold_ns\""));
+  hold_svg = hold_svg.substr(0, hold_svg.find("</g>\n</g>"));
+  EXPECT_EQ(occurrences(hold_svg, "class=\"frame\""), 1 + hold.by_site.size());
+  double w1 = 0;
+  for (size_t at = hold_svg.find("data-d=\"1\""); at != std::string::npos;
+       at = hold_svg.find("data-d=\"1\"", at + 1)) {
+    size_t w = hold_svg.rfind("data-w=\"", at) + 8;
+    w1 += std::stod(hold_svg.substr(w, hold_svg.find('"', w) - w));
+  }
+  EXPECT_NEAR(w1, 1.0, 1e-4);
+  // Events (wakeups) are counted, not timed.
+  EXPECT_NE(svg.find("<title>kick_pool: 900 events"), std::string::npos);
+  // The page: the same graphs inline, the zoom/search script, the search box.
+  std::string html = render_report(p, text_options(Format::kHtml, "s"));
+  EXPECT_EQ(occurrences(html, "<g class=\"flame\""), 3u);
+  EXPECT_NE(html.find("id=\"flame-search\""), std::string::npos);
+  EXPECT_NE(html.find("addEventListener('click'"), std::string::npos);
+  // No stacks, no flame graph, no search box.
+  Profile b = load_profile(kData + "bench_base.json");
+  for (auto& r : b.runs)
+    for (auto& [_, m] : r.metrics) m.by_site.clear();
+  html = render_report(b, text_options(Format::kHtml, "b"));
+  EXPECT_EQ(html.find("id=\"flame-search\""), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+}
+
+TEST(Pictures, DiffHasADifferentialFlameGraphPerStackedMetric) {
+  Profile b = load_profile(kData + "stacks_base.json");
+  Profile c = load_profile(kData + "stacks_cand.json");
+  std::string svg = render_diff_svg(b, c);
+  EXPECT_EQ(xml_problem(svg), "");
+  for (const char* m :
+       {"pool_lock_hold_ns", "wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock"})
+    EXPECT_NE(svg.find(std::string("id=\"diffflame-") + m + "\""), std::string::npos) << m;
+  // The seed's question: __queue_work woke under pool->lock through kick_pool
+  // before the patch (900) and not after: all blue. kick_pool_pick is new: red.
+  size_t wake = svg.find("id=\"diffflame-wakeups_under_pool_lock\"");
+  size_t kick = svg.find("<title>kick_pool: baseline 900 → candidate 0 (-100.0%)</title>", wake);
+  ASSERT_NE(kick, std::string::npos);
+  EXPECT_NE(svg.substr(kick, 200).find("fill=\"rgb(105,105,255)\""), std::string::npos)
+      << svg.substr(kick, 200);
+  size_t pick = svg.find("<title>kick_pool_pick: baseline 0 → candidate 30 (new)</title>", wake);
+  ASSERT_NE(pick, std::string::npos);
+  EXPECT_NE(svg.substr(pick, 200).find("fill=\"rgb(255,105,105)\""), std::string::npos);
+}
+
 // ---- terminal ---------------------------------------------------------------------
 
 TEST(Terminal, HistogramBarsFitTheWidth) {
@@ -326,7 +392,7 @@ TEST(Terminal, HistogramRowsArePowersOfTwoWithCounts) {
   Histogram h;
   h.add(1000, 3);  // row 512 -> 1023
   h.add(5000, 1);  // row 4096 -> 8191
-  auto ls = lines(render_ascii_histogram(h, 80));
+  auto ls = lines(render_ascii_histogram(h, 80, false, Units::kNs));
   ASSERT_EQ(ls.size(), 1u + 4u);  // header + rows 512, 1024, 2048, 4096
   EXPECT_NE(ls[1].find("512 -> 1023"), std::string::npos);
   EXPECT_NE(ls[1].find(": 3 "), std::string::npos);
@@ -335,6 +401,62 @@ TEST(Terminal, HistogramRowsArePowersOfTwoWithCounts) {
   // The largest row has the full bar; a single tail event still gets a star.
   EXPECT_EQ(ls[1].find(' ', ls[1].find('|')), std::string::npos);
   EXPECT_NE(ls[4].find("|*"), std::string::npos);
+}
+
+TEST(Terminal, HistogramUnitsFollowTheMagnitudeUnlessFixed) {
+  Histogram h;
+  h.add(700, 2);      // row 512 -> 1023 ns
+  h.add(3000000, 1);  // row 2097152 -> 4194303 ns
+  auto ls = lines(render_ascii_histogram(h, 80));
+  ASSERT_EQ(ls.size(), 1u + 13u);
+  EXPECT_NE(ls[0].find("range"), std::string::npos) << ls[0];
+  EXPECT_NE(ls[1].find("512ns -> 1.02µs"), std::string::npos) << ls[1];
+  EXPECT_NE(ls[13].find("2.10ms -> 4.19ms"), std::string::npos) << ls[13];
+  ls = lines(render_ascii_histogram(h, 80, false, Units::kUs));
+  EXPECT_NE(ls[0].find("µs"), std::string::npos) << ls[0];
+  EXPECT_NE(ls[13].find("2097.15 -> 4194.3"), std::string::npos) << ls[13];
+  ls = lines(render_ascii_histogram(h, 80, false, Units::kNs));
+  EXPECT_NE(ls[13].find("2097152 -> 4194303"), std::string::npos) << ls[13];
+  EXPECT_EQ(parse_units("µs"), Units::kUs);
+  EXPECT_THROW(parse_units("furlongs"), Error);
+}
+
+TEST(Report, RefusedHooksAreOneLineUnlessVerbose) {
+  Profile p = load_profile(kData + "record.json");
+  p.hooks_refused.clear();
+  for (const char* h : {"fentry/_raw_spin_lock", "fentry/_raw_spin_unlock", "fexit/_raw_spin_lock"})
+    p.hooks_refused.push_back({h, "load: refused by the kernel (EPERM): lockdown"});
+  ReportOptions o = text_options(Format::kText, "");
+  std::string t = render_report(p, o);
+  EXPECT_NE(t.find("\n3 hooks refused: load: refused by the kernel (EPERM): lockdown; -v lists "
+                   "them\n"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("hook refused: fentry/_raw_spin_lock"), std::string::npos);
+  o.verbose = true;
+  t = render_report(p, o);
+  EXPECT_NE(t.find("hook refused: fentry/_raw_spin_unlock (load: refused"), std::string::npos);
+  p.hooks_refused[1].reason = "inlined";
+  o.verbose = false;
+  EXPECT_NE(render_report(p, o).find("3 hooks refused for 2 reasons, e.g. load: refused"),
+            std::string::npos);
+}
+
+TEST(Report, CutSiteNamesStayDistinct) {
+  Profile p = load_profile(kData + "record.json");
+  Metric& m = p.runs[0].metrics.at(metric::kWakeupsUnderPoolLock);
+  m.by_site = {{"virtio_transport_send_pkt_work <- process_one_work", "", "", 5, std::nullopt},
+               {"virtio_transport_rx_work <- process_one_work", "", "", 4, std::nullopt}};
+  ReportOptions o = text_options(Format::kText, "");
+  o.width = 40;
+  o.metrics = {metric::kWakeupsUnderPoolLock};
+  auto ls = lines(render_report(p, o));
+  std::vector<std::string> rows;
+  for (const auto& l : ls)
+    if (l.find("virtio") != std::string::npos) rows.push_back(l.substr(0, l.find("  ", 2)));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NE(rows[0], rows[1]);
+  EXPECT_NE(rows[0].find("…"), std::string::npos) << rows[0];
 }
 
 struct Pty {
@@ -454,6 +576,10 @@ TEST_F(Binary, ExitCodes) {
   EXPECT_EQ(run_binary("report " + kData + "record.json -m nope"), 2);
   EXPECT_EQ(run_binary("report " + kData + "bench_base.json --run 7"), 2);
   EXPECT_EQ(run_binary("report"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json -v --units ns"), 0);
+  EXPECT_EQ(run_binary("report " + kData + "record.json --units furlongs"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json -f folded --weight bytes"), 2);
+  EXPECT_EQ(run_binary("report " + kData + "record.json -f folded -m pool_lock_wait_ns"), 2);
 }
 
 TEST_F(Binary, HelpShowsAnExample) {

@@ -260,6 +260,22 @@ TEST(HodgesLehmann, EstimateIsTheMedianOfPairwiseLogRatios) {
   EXPECT_EQ(log_ratio_pct(hodges_lehmann_log({5}, {0}, 0.05).estimate), -100.0);
 }
 
+TEST(HodgesLehmann, DiffIsTheMedianOfPairwiseDifferences) {
+  // Shares of wakeups under pool->lock, before and after: the change in pp.
+  std::vector<double> a = {0.40, 0.41, 0.42}, b = {0.001, 0.002, 0.0015, 0.003};
+  std::vector<double> d;
+  for (double x : a)
+    for (double y : b) d.push_back(y - x);
+  std::sort(d.begin(), d.end());
+  Shift s = hodges_lehmann_diff(a, b, 0.05);
+  EXPECT_NEAR(s.estimate, (d[5] + d[6]) / 2, 1e-12);
+  ASSERT_TRUE(s.ci.valid);  // 3 vs 4 at 0.05: k = 1, as for the log version
+  EXPECT_NEAR(s.ci.lo, d.front(), 1e-12);
+  EXPECT_NEAR(s.ci.hi, d.back(), 1e-12);
+  EXPECT_NEAR(s.ci.level, 1 - 2.0 / 35.0, 1e-12);
+  EXPECT_TRUE(std::isnan(hodges_lehmann_diff({}, {1}, 0.05).estimate));
+}
+
 // The interval agrees with the one-sided tests: its lower end is above a
 // margin m exactly when the test of b / e^m against a rejects "not larger"
 // at alpha, and likewise for the upper end (continuous data: no ties).
