@@ -13,6 +13,8 @@ pkgs=(
   qemu-system-x86 busybox-static cpio debootstrap dpkg-dev zstd xz-utils
   # fuzzing (libFuzzer runtime) and lint: scripts/fuzz.sh, scripts/lint.sh
   libclang-rt-14-dev clang-format clang-tidy
+  # lockscope serve (exposer + registry), and a real Prometheus + promtool to test it
+  prometheus-cpp-dev prometheus
 )
 [ "${LOCKSCOPE_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$LOCKSCOPE_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 
