@@ -43,6 +43,7 @@ int do_serve(const ServeOpts& o) {
   serve::ServeOptions so;
   so.refresh_s = o.refresh;
   so.top_sites = o.top_sites;
+  so.program_stats = o.stats;
   serve::ServeSession s{a.session.get(), &a.availability, &a.syms, &a.profile};
   serve::serve_until_stopped(s, endpoint, so);
   a.session.reset();  // detach first: the kernel is left as found

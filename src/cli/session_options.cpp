@@ -18,7 +18,9 @@ void add_session_options(CLI::App& sub, SessionOpts& o) {
       ->capture_default_str();
   add_btf_option(sub, o.btf);
   sub.add_option("--label", o.label, "Free text stored in the profile (e.g. baseline)");
-  sub.add_flag("--stats", o.stats, "Enable kernel BPF stats; print each program's runs and ns/run");
+  sub.add_flag("--stats", o.stats,
+               "Enable kernel BPF stats: each program's runs and ns/run (record prints them, serve "
+               "exports them)");
   sub.add_flag("--raw-tp", o.raw_tp,
                "Attach tracepoints as raw_tp even where tp_btf works (the fallback for kernels "
                "without BTF-typed tracepoints)");

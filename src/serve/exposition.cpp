@@ -282,6 +282,20 @@ std::vector<MetricFamily> exposition(const Run& run, const ExpositionContext& ct
                          MetricType::Counter));
     out.back().metric.push_back(sample(double(ev->second)));
   }
+  if (ctx.programs) {
+    MetricFamily runs = family("lockscope_program_runs_total",
+                               "Runs of each lockscope BPF program (kernel BPF stats, --stats)",
+                               MetricType::Counter);
+    MetricFamily secs = family("lockscope_program_run_seconds_total",
+                               "Time inside each lockscope BPF program (kernel BPF stats, --stats)",
+                               MetricType::Counter);
+    for (const auto& p : *ctx.programs) {
+      runs.metric.push_back(sample(double(p.run_cnt), {{"hook", p.attach}}));
+      secs.metric.push_back(sample(double(p.run_time_ns) / kNsPerSecond, {{"hook", p.attach}}));
+    }
+    out.push_back(std::move(runs));
+    out.push_back(std::move(secs));
+  }
   // A family without samples says nothing (no recursion misses, nothing
   // unavailable): leave it out.
   std::vector<MetricFamily> nonempty;

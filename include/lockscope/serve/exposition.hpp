@@ -19,6 +19,7 @@
 
 #include "lockscope/core/histogram.hpp"
 #include "lockscope/core/profile.hpp"
+#include "lockscope/record/session.hpp"
 
 namespace lockscope::serve {
 
@@ -58,6 +59,9 @@ class SiteLabels {
 struct ExpositionContext {
   const Profile* meta = nullptr;  // kernel release, patch state, backend, clocksource, label
   double start_time_s = 0;        // Unix time the recording started
+  // Kernel BPF stats of each program since the start (--stats only: without
+  // them the kernel does not count runs or time, and nothing is exported).
+  const std::vector<ProgramStats>* programs = nullptr;
 };
 
 // The families of one cumulative run (counts since the recording started),

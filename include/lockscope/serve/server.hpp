@@ -66,8 +66,9 @@ class MetricsEndpoint {
 };
 
 struct ServeOptions {
-  double refresh_s = 1.0;  // rebuild the exposition this often
-  size_t top_sites = 10;   // per metric; the rest are site="other"
+  double refresh_s = 1.0;      // rebuild the exposition this often
+  size_t top_sites = 10;       // per metric; the rest are site="other"
+  bool program_stats = false;  // --stats: export each program's runs and time
 };
 
 // What the session measures and how to name what it saw.

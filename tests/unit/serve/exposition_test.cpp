@@ -263,6 +263,26 @@ TEST(ServeSites, TopZeroMeansNoPerSiteSeries) {
   EXPECT_EQ(find(fs, "lockscope_wq_queue_latency_by_site_total"), nullptr);
 }
 
+TEST(ServeExposition, ProgramStatsOnlyWhenTheKernelCountsThem) {
+  SiteLabels labels(10);
+  EXPECT_EQ(find(exposition(tracepoint_run(), {}, labels), "lockscope_program_runs_total"),
+            nullptr);
+  std::vector<ProgramStats> progs(1);
+  progs[0].name = "ls_wq_start";
+  progs[0].attach = "tp_btf/workqueue_execute_start";
+  progs[0].run_cnt = 10;
+  progs[0].run_time_ns = 2500;
+  ExpositionContext ctx;
+  ctx.programs = &progs;
+  auto fs = exposition(tracepoint_run(), ctx, labels);
+  const auto* runs = find(fs, "lockscope_program_runs_total");
+  ASSERT_NE(runs, nullptr);
+  EXPECT_EQ(label(runs->metric.at(0), "hook"), "tp_btf/workqueue_execute_start");
+  EXPECT_EQ(runs->metric.at(0).counter.value, 10);
+  EXPECT_DOUBLE_EQ(find(fs, "lockscope_program_run_seconds_total")->metric.at(0).counter.value,
+                   2.5e-6);
+}
+
 TEST(ServeExposition, GoldenText) {
   SiteLabels labels(10);
   Profile p = meta();
