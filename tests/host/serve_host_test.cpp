@@ -53,7 +53,7 @@ std::string http_get(uint16_t port, const std::string& path, int* status = nullp
   close(fd);
   auto body = resp.find("\r\n\r\n");
   if (body == std::string::npos) return "";
-  if (status) *status = std::atoi(resp.c_str() + resp.find(' ') + 1);
+  if (status) *status = int(std::strtol(resp.c_str() + resp.find(' ') + 1, nullptr, 10));
   return resp.substr(body + 4);
 }
 
@@ -327,6 +327,7 @@ TEST(ServeHost, SecondInstanceOnTheSamePortExits4AtOnce) {
   // (scrapes read the last published families, never the maps).
   std::atomic<int> complete{0};
   std::vector<std::thread> scrapers;
+  scrapers.reserve(8);
   for (int t = 0; t < 8; ++t)
     scrapers.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
