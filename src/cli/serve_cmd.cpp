@@ -79,7 +79,8 @@ void register_serve(CLI::App& app, Action& run) {
       ->check(CLI::Range(0.05, 3600.0))
       ->capture_default_str();
   sub->add_option("--top-sites", o->top_sites,
-                  "Sites per metric with their own site label; the rest are site=\"other\" "
+                  "Sites per metric with their own site label (the largest by time); the rest "
+                  "are site=\"other\" "
                   "(0: no per-site series)")
       ->check(CLI::Range(size_t(0), size_t(1000)))
       ->capture_default_str();

@@ -5,6 +5,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -72,32 +73,17 @@ std::string sanitize_site(const std::string& site) {
   return out;
 }
 
-std::string site_key(const std::string& site, const std::string& kind) {
-  return site + '\x1f' + kind;
-}
-
-// Sites of one metric summed by (label, kind): events and, for time
-// metrics, seconds.
-struct SiteTotals {
-  uint64_t events = 0;
-  uint64_t ns = 0;
-  bool timed = false;
-};
-
 void add_site_families(const MetricInfo& info, const Metric& m, SiteLabels& labels,
                        std::vector<MetricFamily>& out) {
   if (m.by_site.empty() || labels.top_k() == 0) return;
-  std::vector<SiteEntry> clean = m.by_site;
-  for (auto& e : clean) e.site = sanitize_site(e.site);
-  std::vector<std::string> assigned = labels.assign(info.name, clean);
-  std::map<std::pair<std::string, std::string>, SiteTotals> totals;
-  bool any_timed = false;
-  for (size_t i = 0; i < clean.size(); ++i) {
-    SiteTotals& t = totals[{assigned[i], clean[i].kind}];
-    t.events += clean[i].count;
-    if (clean[i].hist) {
-      t.ns += clean[i].hist->sum();
-      t.timed = any_timed = true;
+  std::map<SiteLabels::Key, SiteLabels::Value> now;
+  bool timed = false;
+  for (const auto& e : m.by_site) {
+    SiteLabels::Value& v = now[{sanitize_site(e.site), e.kind}];
+    v.events += e.count;
+    if (e.hist) {
+      v.ns += e.hist->sum();
+      timed = true;
     }
   }
   std::string base = "lockscope_" + base_name(info.name) + "_by_site";
@@ -108,14 +94,14 @@ void add_site_families(const MetricInfo& info, const Metric& m, SiteLabels& labe
   MetricFamily seconds = family(base + "_seconds_total",
                                 "Seconds by site (top sites, the rest as site=\"other\"): " + what,
                                 MetricType::Counter);
-  for (const auto& [key, t] : totals) {
+  for (const auto& [key, v] : labels.series(info.name, now)) {
     std::vector<ClientMetric::Label> l{{"site", key.first}};
     if (!key.second.empty()) l.push_back({"kind", key.second});
-    events.metric.push_back(sample(double(t.events), l));
-    if (t.timed) seconds.metric.push_back(sample(double(t.ns) / kNsPerSecond, l));
+    events.metric.push_back(sample(double(v.events), l));
+    if (timed) seconds.metric.push_back(sample(double(v.ns) / kNsPerSecond, l));
   }
   out.push_back(std::move(events));
-  if (any_timed) out.push_back(std::move(seconds));
+  if (timed) out.push_back(std::move(seconds));
 }
 
 void add_metric_families(const MetricInfo& info, const Metric& m, SiteLabels& labels,
@@ -184,16 +170,93 @@ void fill_histogram(const Histogram& h, ClientMetric::Histogram& out) {
   }
 }
 
-std::vector<std::string> SiteLabels::assign(const std::string& metric,
-                                            const std::vector<SiteEntry>& sites) {
-  std::set<std::string>& labeled = labeled_[metric];
-  std::vector<std::string> out;
-  out.reserve(sites.size());
-  for (const auto& s : sites) {
-    std::string key = site_key(s.site, s.kind);
-    if (labeled.count(key) == 0 && labeled.size() < top_k_) labeled.insert(key);
-    out.push_back(labeled.count(key) ? s.site : kOther);
+namespace {
+
+using Value = SiteLabels::Value;
+
+// What ranks a site: its time, else its events.
+uint64_t score(const Value& v) { return v.ns ? v.ns : v.events; }
+
+Value minus(const Value& a, const Value& b) {
+  return {a.events > b.events ? a.events - b.events : 0, a.ns > b.ns ? a.ns - b.ns : 0};
+}
+
+void add(Value& a, const Value& b) {
+  a.events += b.events;
+  a.ns += b.ns;
+}
+
+}  // namespace
+
+std::map<SiteLabels::Key, Value> SiteLabels::series(const std::string& metric,
+                                                    const std::map<Key, Value>& now) {
+  PerMetric& pm = metrics_[metric];
+  // Candidates, largest first (ties by key: deterministic).
+  std::vector<const std::pair<const Key, Value>*> ranked;
+  ranked.reserve(now.size());
+  for (const auto& kv : now) ranked.push_back(&kv);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto* a, const auto* b) {
+    return score(a->second) > score(b->second);
+  });
+  std::set<Key> labeled;
+  for (const auto& [key, st] : pm.sites)
+    if (st.labeled) labeled.insert(key);
+  auto smallest = [&] {
+    const Key* min = nullptr;
+    uint64_t min_score = 0;
+    for (const Key& k : labeled) {
+      auto it = now.find(k);
+      uint64_t sc = it == now.end() ? 0 : score(it->second);
+      if (!min || sc < min_score) {
+        min = &k;
+        min_score = sc;
+      }
+    }
+    return std::make_pair(min ? *min : Key{}, min_score);
+  };
+  for (const auto* kv : ranked) {
+    if (labeled.count(kv->first)) continue;
+    if (labeled.size() < top_k_) {
+      labeled.insert(kv->first);
+      continue;
+    }
+    if (top_k_ == 0) break;
+    auto [min_key, min_score] = smallest();
+    if (score(kv->second) <= 2 * min_score) break;  // ranked: no later one beats it either
+    labeled.erase(min_key);
+    labeled.insert(kv->first);
   }
+  std::map<Key, Value> out;
+  for (const auto& [key, v] : now) {
+    bool fresh = pm.sites.count(key) == 0;
+    State& st = pm.sites[key];
+    bool want = labeled.count(key) > 0;
+    if (fresh) {
+      st.labeled = want;  // base 0: all it counted goes to its series
+    } else if (want && !st.labeled) {
+      add(pm.other_frozen[key.second], minus(v, st.base));  // "other" keeps what it had
+      st.base = minus(v, st.kept);  // its series goes on from where it stopped (0 if new)
+      st.labeled = true;
+    } else if (!want && st.labeled) {
+      st.kept = minus(st.last, st.base);  // its series stops here
+      st.base = st.last;                  // "other" takes what comes after
+      st.labeled = false;
+    }
+    st.last = v;
+    if (st.labeled) {
+      out[key] = minus(v, st.base);
+    } else {
+      Value& o = out[{kOther, key.second}];
+      add(o, minus(v, st.base));
+    }
+  }
+  for (auto& [key, st] : pm.sites)  // a site gone from the maps gives up its label
+    if (st.labeled && now.count(key) == 0) {
+      st.kept = minus(st.last, st.base);
+      st.base = st.last;
+      st.labeled = false;
+    }
+  for (const auto& [kind, frozen] : pm.other_frozen) add(out[{kOther, kind}], frozen);
   return out;
 }
 

@@ -213,22 +213,32 @@ TEST(ServeHost, ScrapedByARealPrometheus) {
   }
   ASSERT_EQ(health, "up") << prom.log();
 
-  // lockscope's own figure for the same load window: a `record` run
-  // concurrently over it (its own session and maps, 32 buckets per power of
-  // two), independent of serve's exposition and of Prometheus. A quantile
-  // from the scraped bucket counts themselves would check nothing.
-  constexpr int kWindow = 12;
+  // lockscope's own figure for the same load: a `record` run concurrently
+  // (its own session and maps, 32 buckets per power of two), independent of
+  // serve's exposition and of Prometheus. A quantile from the scraped bucket
+  // counts themselves would check nothing. The two windows cannot match to
+  // the millisecond (Prometheus sees serve's refreshes at its scrapes), so
+  // the load runs strictly inside both: record covers [r0, r0 + 14 s]; the
+  // rate window at r0 + 14 s spans (r0 + 1 s, r0 + 14 s], whose first sample
+  // holds data from before r0 + 2 s and last from after r0 + 12.5 s (1 s
+  // scrapes, 0.5 s refresh); the load runs from r0 + 3.5 s to r0 + 11.5 s.
+  // Both windows then count the whole load, and differ only by the idle
+  // background at their edges.
+  constexpr double kRecord = 14, kLoadFrom = 3.5, kLoadTo = 11.5, kRateWindow = 13;
   std::string profile = tmp_path("serve-record.json");
-  RecordProcess rec({"-d", std::to_string(kWindow), "--backend", "tracepoint", "-o", profile});
+  RecordProcess rec({"-d", "14", "--backend", "tracepoint", "-o", profile});
   ASSERT_TRUE(rec.wait_recording(60000)) << rec.err();
-  double t0 = unix_now();
-  std::thread load([&] { load_until(t0 + kWindow - 0.5); });
+  double r0 = unix_now();
+  std::thread load([&] {
+    while (unix_now() < r0 + kLoadFrom) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    load_until(r0 + kLoadTo);
+  });
   // An exposition mid-load (sites, losses and all) for promtool.
-  std::this_thread::sleep_for(std::chrono::seconds(4));
+  while (unix_now() < r0 + 7) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::string exposition = http_get(port, "/metrics");
   load.join();
   ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
-  double t_end = t0 + kWindow;
+  double t_end = r0 + kRecord;
   // Let serve refresh and Prometheus scrape past the end of the window.
   while (unix_now() < t_end + 3) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
@@ -243,7 +253,7 @@ TEST(ServeHost, ScrapedByARealPrometheus) {
             std::string::npos);
 
   // Prometheus's p95 over the window, from serve's buckets.
-  std::string range = "[" + std::to_string(kWindow) + "s]";
+  std::string range = "[" + std::to_string(int(kRateWindow)) + "s]";
   auto r = prom.query(
       "histogram_quantile(0.95, sum by (le) (rate("
       "lockscope_wq_queue_latency_seconds_bucket" +

@@ -36,23 +36,45 @@ const std::vector<uint64_t>& bucket_edges_ns();
 // The +Inf bucket is the histogram's count (the serializer writes it).
 void fill_histogram(const Histogram& h, prometheus::ClientMetric::Histogram& out);
 
-// Per-site labels with bounded cardinality: per metric, at most `top_k`
-// sites get their own `site` label, the rest are summed as site="other".
-// Labels are sticky for the life of the exposition (so counters never move
-// from one series to another and every series only grows): while slots are
-// free, new sites take them in the order of the sites (most total time
-// first, then most events, SiteEntry order); once they are full, every new
-// site is `other`. Memory: top_k keys per metric.
+// Per-site series with bounded cardinality: per metric, at most `top_k`
+// sites (by total time, else by events) get their own `site` label, the
+// rest are summed as site="other". The inputs are cumulative; the ranking
+// follows them: a site that grows past the smallest labelled one by more
+// than 2x (hysteresis, so two close sites do not swap every refresh) takes
+// its label, and the smaller one moves to "other". Accounting stays exact
+// per series: a demoted site's series stops (absent while it is in "other",
+// where its later events go); a promoted site's series starts at 0, or goes
+// on from the value it stopped at, and what it counted meanwhile stays in
+// "other". So no series ever goes down, and the increases of all series
+// (across their absences, as Prometheus's range vectors see them) add up to
+// the increase of the metric's per-site total. Memory: one entry per
+// distinct site, bounded by the BPF site map's capacity.
 class SiteLabels {
  public:
   explicit SiteLabels(size_t top_k) : top_k_(top_k) {}
-  // The label of each entry of `sites` (sorted, as in a Metric) for `metric`.
-  std::vector<std::string> assign(const std::string& metric, const std::vector<SiteEntry>& sites);
+  struct Value {
+    uint64_t events = 0;
+    uint64_t ns = 0;  // total time, for time metrics
+  };
+  using Key = std::pair<std::string, std::string>;  // (site, pool kind or "")
+  // Cumulative values per key now -> the series to export, key (site, kind)
+  // with site "other" for the rest.
+  std::map<Key, Value> series(const std::string& metric, const std::map<Key, Value>& now);
   size_t top_k() const { return top_k_; }
 
  private:
+  struct State {
+    bool labeled = false;
+    Value base;  // the series is value - base (labelled) / adds value - base to "other"
+    Value last;  // value at the previous call
+    Value kept;  // its labelled series' value when it last lost the label
+  };
+  struct PerMetric {
+    std::map<Key, State> sites;
+    std::map<std::string, Value> other_frozen;  // kind -> counts "other" keeps for good
+  };
   size_t top_k_;
-  std::map<std::string, std::set<std::string>> labeled_;  // metric -> site keys
+  std::map<std::string, PerMetric> metrics_;
 };
 
 // What the exposition says about the recording besides its run.

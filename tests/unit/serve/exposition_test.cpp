@@ -220,41 +220,115 @@ TEST(ServeExposition, NoRawKernelAddressLeavesAsASiteLabel) {
   EXPECT_EQ(to_text(fs).find("0xffff"), std::string::npos);
 }
 
-// Cumulative runs whose site ranking changes: at most K site labels plus
-// "other", and no series ever decreases (a site never moves between series).
-TEST(ServeSites, TopKIsBoundedStickyAndEverySeriesOnlyGrows) {
-  SiteLabels labels(2);
-  std::map<std::string, uint64_t> counts;  // cumulative per raw site
-  std::map<std::string, double> last;      // exported series -> value
-  std::mt19937 rng(7);
-  for (int round = 0; round < 30; ++round) {
-    // New sites keep appearing; each grows by a random amount.
-    counts["site" + std::to_string(round)] += 1;
-    for (auto& [name, n] : counts) n += rng() % 50;
-    lockscope::Run r;
-    Metric w;
-    w.count = 0;
-    for (const auto& [name, n] : counts) {
-      w.by_site.push_back(site(name, n));
-      *w.count += n;
+// What Prometheus makes of successive scrapes of one family: the increase
+// of each series since its last sample (a range vector skips the scrapes
+// where it was absent), and the whole value of a series never seen before.
+struct ScrapeChecker {
+  std::map<std::string, double> last;
+  // Returns the summed increase; fails the test where a series went down.
+  double next(const prometheus::MetricFamily& f, int round) {
+    double increase = 0;
+    for (const auto& m : f.metric) {
+      std::string s = label(m, "site") + "/" + label(m, "kind");
+      auto it = last.find(s);
+      if (it == last.end()) {
+        increase += m.counter.value;
+      } else {
+        EXPECT_GE(m.counter.value, it->second) << "site " << s << " went down in round " << round;
+        increase += m.counter.value - it->second;
+      }
+      last[s] = m.counter.value;
     }
-    sort_sites(w.by_site);
-    r.metrics[metric::kKworkerWakeups] = w;
-    auto fs = exposition(r, {}, labels);
+    return increase;
+  }
+};
+
+lockscope::Run wakeups_run(const std::map<std::string, uint64_t>& counts) {
+  lockscope::Run r;
+  Metric w;
+  w.count = 0;
+  for (const auto& [name, n] : counts) {
+    w.by_site.push_back(site(name, n));
+    *w.count += n;
+  }
+  sort_sites(w.by_site);
+  r.metrics[metric::kKworkerWakeups] = w;
+  return r;
+}
+
+// Cumulative runs whose site ranking changes: at most K site labels plus
+// "other"; a site that grows big late takes a label; no series ever goes
+// down and the increases of the series add up to the total's.
+TEST(ServeSites, TopKFollowsTheRankingAndAccountsExactly) {
+  SiteLabels labels(2);
+  std::map<std::string, uint64_t> counts;
+  ScrapeChecker check;
+  uint64_t prev_total = 0;
+  std::mt19937 rng(7);
+  std::set<std::string> labeled_at_end;
+  for (int round = 0; round < 40; ++round) {
+    counts["early" + std::to_string(round % 5)] += 1 + rng() % 5;  // five small sites
+    if (round >= 10) counts["late"] += 100;                        // one that becomes the largest
+    if (round % 7 == 0) counts["new" + std::to_string(round)] += 1 + rng() % 3;
+    uint64_t total = 0;
+    for (const auto& [_, n] : counts) total += n;
+    auto fs = exposition(wakeups_run(counts), {}, labels);
     const auto* f = find(fs, "lockscope_kworker_wakeups_by_site_total");
     ASSERT_NE(f, nullptr);
     EXPECT_LE(f->metric.size(), 3u);
-    double sum = 0;
-    for (const auto& m : f->metric) {
-      std::string s = label(m, "site");
-      EXPECT_GE(m.counter.value, last[s]) << "series site=" << s << " went down in round " << round;
-      last[s] = m.counter.value;
-      sum += m.counter.value;
-    }
-    EXPECT_EQ(sum, double(*w.count));  // nothing lost, nothing counted twice
+    EXPECT_EQ(check.next(*f, round), double(total - prev_total)) << "round " << round;
+    prev_total = total;
+    if (round == 39)
+      for (const auto& m : f->metric) labeled_at_end.insert(label(m, "site"));
   }
-  EXPECT_EQ(last.size(), 3u);
-  EXPECT_EQ(last.count("other"), 1u);
+  EXPECT_EQ(labeled_at_end.count("late"), 1u) << "the largest site has no label";
+  EXPECT_EQ(labeled_at_end.count("other"), 1u);
+}
+
+// One slot; A leads, B overtakes it (A goes to "other"), A wins it back:
+// A's series goes on from where it stopped, nothing is counted twice.
+TEST(ServeSites, ASiteThatWinsItsLabelBackGoesOnWhereItStopped) {
+  SiteLabels labels(1);
+  ScrapeChecker check;
+  std::map<std::string, uint64_t> counts;
+  uint64_t prev_total = 0;
+  std::vector<std::string> holder;  // who had the label each round
+  for (int round = 0; round < 30; ++round) {
+    counts["A"] += round < 10 ? 10 : (round < 20 ? 1 : 100);
+    counts["B"] += round < 10 ? 1 : (round < 20 ? 50 : 1);
+    uint64_t total = counts["A"] + counts["B"];
+    auto fs = exposition(wakeups_run(counts), {}, labels);
+    const auto* f = find(fs, "lockscope_kworker_wakeups_by_site_total");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(check.next(*f, round), double(total - prev_total)) << "round " << round;
+    prev_total = total;
+    for (const auto& m : f->metric)
+      if (label(m, "site") != "other") holder.push_back(label(m, "site"));
+  }
+  ASSERT_EQ(holder.size(), 30u);
+  EXPECT_EQ(holder.front(), "A");
+  EXPECT_NE(std::find(holder.begin(), holder.end(), "B"), holder.end());
+  EXPECT_EQ(holder.back(), "A");
+}
+
+TEST(ServeSites, RandomGrowthNeverBreaksTheAccounting) {
+  SiteLabels labels(3);
+  std::map<std::string, uint64_t> counts;
+  ScrapeChecker check;
+  uint64_t prev_total = 0;
+  std::mt19937 rng(11);
+  for (int round = 0; round < 200; ++round) {
+    counts["s" + std::to_string(rng() % 12)] += rng() % 1000;
+    for (auto& [_, n] : counts) n += rng() % (rng() % 4 == 0 ? 500 : 5);
+    uint64_t total = 0;
+    for (const auto& [_, n] : counts) total += n;
+    auto fs = exposition(wakeups_run(counts), {}, labels);
+    const auto* f = find(fs, "lockscope_kworker_wakeups_by_site_total");
+    ASSERT_NE(f, nullptr);
+    EXPECT_LE(f->metric.size(), 4u);
+    EXPECT_EQ(check.next(*f, round), double(total - prev_total)) << "round " << round;
+    prev_total = total;
+  }
 }
 
 TEST(ServeSites, TopZeroMeansNoPerSiteSeries) {
