@@ -6,6 +6,7 @@
 
 #include <random>
 #include <regex>
+#include <set>
 
 #include "../golden.hpp"
 #include "lockscope/core/error.hpp"
@@ -86,7 +87,9 @@ TEST(ServeBuckets, EveryEdgeIsAnExactBucketEdgeOfLockscopesHistogram) {
   EXPECT_EQ(edges.back(), uint64_t(1) << 34);
   for (size_t i = 0; i < edges.size(); ++i) {
     EXPECT_EQ(Histogram::lower_bound(Histogram::index_of(edges[i])), edges[i]) << edges[i];
-    if (i) EXPECT_LT(edges[i - 1], edges[i]);
+    if (i > 0) {
+      EXPECT_LT(edges[i - 1], edges[i]);
+    }
   }
 }
 
