@@ -36,6 +36,8 @@ else()
   add_library(lockscope_logging INTERFACE)
   target_link_libraries(lockscope_logging INTERFACE spdlog::spdlog fmt::fmt)
   pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
+  # lockscope serve: exposer + registry types (shared libraries only in Debian)
+  find_package(prometheus-cpp REQUIRED COMPONENTS core pull)  # Debian: no version file
   add_library(lockscope_libbpf INTERFACE)
   target_link_libraries(lockscope_libbpf INTERFACE PkgConfig::LIBBPF)
   find_package(ZLIB REQUIRED)

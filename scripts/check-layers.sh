@@ -18,6 +18,7 @@ declare -A below=(
   [diff]="output stats core"
   [vm]="workloads stats core"
   [ab]="vm diff workloads output stats core"
+  [serve]="record probe core"
 )
 # The BPF <-> C++ contract: histograms (core) and the map readers (record).
 shared_ok="core record"

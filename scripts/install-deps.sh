@@ -16,6 +16,8 @@ pkgs=(
   # the readers the tests check lockscope's formats with: go tool pprof (report
   # --format pprof) and headless Chromium (the HTML flame graphs)
   golang-go chromium
+  # lockscope serve (exposer + registry), and a real Prometheus + promtool to test it
+  prometheus-cpp-dev prometheus
 )
 [ "${LOCKSCOPE_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$LOCKSCOPE_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 

@@ -58,6 +58,7 @@ int run(int argc, char** argv) {
   register_diff(app, action);
   register_bench(app, action);
   register_ab(app, action);
+  register_serve(app, action);
 
   try {
     app.parse(argc, argv);

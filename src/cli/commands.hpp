@@ -27,6 +27,7 @@ void register_report(CLI::App& app, Action& run);
 void register_diff(CLI::App& app, Action& run);
 void register_bench(CLI::App& app, Action& run);
 void register_ab(CLI::App& app, Action& run);
+void register_serve(CLI::App& app, Action& run);
 
 // Shared option: --btf PATH, accepted by every BPF-using subcommand.
 void add_btf_option(CLI::App& sub, std::string& path);
