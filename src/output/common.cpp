@@ -155,6 +155,13 @@ Run merge_runs(const std::vector<const Run*>& runs) {
   return out;
 }
 
+Run merge_scope(const Profile& p, const std::string& scope) {
+  std::vector<const Run*> runs;
+  for (const auto& r : p.runs)
+    if (scope.empty() || r.scope == scope) runs.push_back(&r);
+  return merge_runs(runs);
+}
+
 std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run,
                                  const std::string& scope) {
   std::vector<RunGroup> groups;

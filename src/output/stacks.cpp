@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "internal.hpp"
 #include "lockscope/core/error.hpp"
@@ -58,6 +57,12 @@ std::vector<std::string> stacked_metrics(const Run& r) {
   for (const auto& [n, m] : r.metrics)
     if (m.ok() && !m.by_site.empty()) names.push_back(n);
   return metric_order(names);
+}
+
+std::vector<std::string> stacked_metrics(const Run& a, const Run& b) {
+  std::vector<std::string> names = stacked_metrics(a), more = stacked_metrics(b);
+  names.insert(names.end(), more.begin(), more.end());
+  return metric_order(names);  // each once
 }
 
 std::vector<StackSample> run_stacks(const Run& r, const std::vector<std::string>& metrics) {
@@ -163,19 +168,10 @@ std::string render_folded(const Profile& p, const Selection& s, const ReportOpti
 
 std::string render_folded_diff(const Profile& base, const Profile& cand,
                                const FoldedDiffOptions& o) {
-  auto side = [&](const Profile& p) {
-    std::vector<const Run*> runs;
-    for (const auto& r : p.runs)
-      if (o.scope.empty() || r.scope == o.scope) runs.push_back(&r);
-    return merge_runs(runs);
-  };
-  Run b = side(base), c = side(cand);
+  Run b = merge_scope(base, o.scope), c = merge_scope(cand, o.scope);
   std::vector<std::string> names;
   if (o.metrics.empty()) {
-    std::set<std::string> u;
-    for (const auto& n : stacked_metrics(b)) u.insert(n);
-    for (const auto& n : stacked_metrics(c)) u.insert(n);
-    names = metric_order(std::vector<std::string>(u.begin(), u.end()));
+    names = stacked_metrics(b, c);
   } else {
     for (const auto& m : o.metrics) {
       bool known = b.metrics.count(m) || c.metrics.count(m);

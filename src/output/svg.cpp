@@ -781,19 +781,9 @@ std::vector<std::pair<std::string, double>> diff_flame_panels(const Profile& bas
                                                               const Profile& cand,
                                                               const DiffPictureOptions& o,
                                                               const DiffData& d) {
-  auto side = [&](const Profile& p) {
-    std::vector<const Run*> runs;
-    for (const auto& r : p.runs)
-      if (o.scope.empty() || r.scope == o.scope) runs.push_back(&r);
-    return merge_runs(runs);
-  };
-  Run b = side(base), c = side(cand);
-  std::vector<std::string> names = stacked_metrics(b);
-  for (const auto& n : stacked_metrics(c))
-    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-  names = metric_order(names);
+  Run b = merge_scope(base, o.scope), c = merge_scope(cand, o.scope);
   std::vector<std::pair<std::string, double>> out;
-  for (const auto& name : names) {
+  for (const auto& name : stacked_metrics(b, c)) {
     if (!o.metrics.empty() &&
         std::find(o.metrics.begin(), o.metrics.end(), name) == o.metrics.end())
       continue;

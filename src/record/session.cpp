@@ -18,6 +18,7 @@
 #include "lockscope/core/bpf_raii.hpp"
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
+#include "lockscope/record/snapshot.hpp"
 
 namespace lockscope {
 
@@ -169,15 +170,14 @@ class Session final : public BpfSession {
     return s;
   }
 
-  // Zeroes what a run counts. The lock filter outlives a reset, so the
-  // counts of locks in it (pool_locks_learned, rq_locks_learned) are kept:
+  // Zeroes what a run counts, except the level counters (kLevelCounters):
   // the rq locks are learned within moments of attaching, and a run that
   // began after that would otherwise say none were.
   void reset() override {
     int counters = bpf_map__fd(skel_->maps.counters);
     std::vector<uint64_t> per_cpu(size_t(ncpus_), 0);
     std::vector<std::pair<uint32_t, uint64_t>> kept;
-    for (uint32_t id : {uint32_t(LS_C_POOLS_LEARNED), uint32_t(LS_C_RQS_LEARNED)}) {
+    for (uint32_t id : kLevelCounters) {
       uint64_t sum = 0;
       if (bpf_map_lookup_elem(counters, &id, per_cpu.data()) == 0)
         for (uint64_t v : per_cpu) sum += v;

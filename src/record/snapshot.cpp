@@ -48,13 +48,17 @@ uint64_t minus(uint64_t a, uint64_t b) { return a >= b ? a - b : 0; }
 
 }  // namespace
 
+bool is_level_counter(uint32_t id) {
+  for (uint32_t level : kLevelCounters)
+    if (id == level) return true;
+  return false;
+}
+
 Snapshot snapshot_delta(const Snapshot& now, const Snapshot& before) {
   Snapshot d = now;
   d.hook_events = minus(now.hook_events, before.hook_events);
-  // The locks in the filter are a level, not events: kept as they are now.
   for (size_t i = 0; i < d.counters.size() && i < before.counters.size(); ++i)
-    if (i != LS_C_POOLS_LEARNED && i != LS_C_RQS_LEARNED)
-      d.counters[i] = minus(now.counters[i], before.counters[i]);
+    if (!is_level_counter(uint32_t(i))) d.counters[i] = minus(now.counters[i], before.counters[i]);
   for (size_t i = 0; i < d.runs.size() && i < before.runs.size(); ++i)
     d.runs[i] = minus(now.runs[i], before.runs[i]);
   for (size_t i = 0; i < d.hists.size() && i < before.hists.size(); ++i)

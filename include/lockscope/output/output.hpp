@@ -49,6 +49,8 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run =
                                  const std::string& scope = {});
 // Merges runs into one (the caller's order; scope of the first).
 Run merge_runs(const std::vector<const Run*>& runs);
+// The runs of `p` of `scope` (empty: every run), merged: one side of a diff.
+Run merge_scope(const Profile& p, const std::string& scope);
 
 // Units of histogram row bounds: following the magnitude of each row
 // (256ns, 1.02µs, 4.19ms), or fixed (bcc's layout with --units ns).
@@ -80,6 +82,8 @@ struct StackSample {
 std::vector<StackSample> run_stacks(const Run& r, const std::vector<std::string>& metrics = {});
 // The metrics of `r` that have sites, in display order.
 std::vector<std::string> stacked_metrics(const Run& r);
+// The metrics with sites in either run, in display order.
+std::vector<std::string> stacked_metrics(const Run& a, const Run& b);
 // What stderr should say about where the stacks come from: "" for
 // `record --stacks` profiles, else that they are short stacks of sites.
 std::string stacks_note(const Profile& p);

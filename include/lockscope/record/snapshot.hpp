@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lockscope/bpf_shared.h"
 #include "lockscope/core/histogram.hpp"
 
 namespace lockscope {
@@ -39,6 +40,12 @@ struct Snapshot {
   // Every counter and global histogram present and zero.
   static Snapshot zeroed();
 };
+
+// Counters that are a level, not events: the locks entered in the lock
+// filter (pool_locks_learned, rq_locks_learned), which outlives a run's reset.
+// A reset keeps them and an interval's delta takes them as they are now.
+inline constexpr uint32_t kLevelCounters[] = {LS_C_POOLS_LEARNED, LS_C_RQS_LEARNED};
+bool is_level_counter(uint32_t id);
 
 // The interval between two snapshots of one session, `now - before`:
 // counters and bucket counts subtract exactly, and so do histogram sums;
