@@ -49,6 +49,10 @@ const volatile bool track_sites = true;       /* per-site rows (cheap: caller ad
 const volatile bool track_stacks = false;     /* per-site rows from full stacks (costly) */
 const volatile bool track_wq_latency = true;  /* queue latency / exec time */
 const volatile bool waits_from_hooks = false; /* lock entry hooks time the waits */
+/* The lock hooks read the clock: a timed lock metric was asked for (record
+ * --metrics with counts only clears it; then holds are counted, not timed,
+ * and lockscope times nothing of its own inside them). */
+const volatile bool time_holds = true;
 /* bpf_probe_read_kernel() is allowed (lockdown=confidentiality withholds it).
  * The verifier drops the branches it makes dead. */
 const volatile bool can_read_kernel = true;
@@ -156,7 +160,7 @@ static __always_inline struct self_clock self_begin(struct ls_cpu_state *st)
 
 	if (st->pool_lock) {
 		c.counted = true;
-		if (st->depth++ == 0)
+		if (st->depth++ == 0 && time_holds)
 			c.t0 = bpf_ktime_get_ns();
 	}
 	return c;
@@ -274,7 +278,7 @@ static __always_inline void start_hold(void *ctx, struct ls_cpu_state *st, __u64
 	 * hooks add self time) is neither in the hold nor removed from it. */
 	st->self_ns = 0;
 	st->self_runs = 0;
-	st->pool_acq_ns = bpf_ktime_get_ns();
+	st->pool_acq_ns = time_holds ? bpf_ktime_get_ns() : 0;
 }
 
 static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool acquired,
@@ -308,7 +312,7 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 		if (!st->pool_lock)
 			goto out;
 		count(LS_C_RQ_UNDER_POOL);
-		if (!st->rq_lock) {
+		if (!st->rq_lock && time_holds) {
 			st->rq_lock = lock;
 			st->rq_acq_ns = now ? now : bpf_ktime_get_ns();
 			st->rq_self_base = st->self_ns;
@@ -335,11 +339,13 @@ static __always_inline void end_hold(struct ls_cpu_state *st, __u64 now)
 	__u64 hold = now - st->pool_acq_ns, self = st->self_ns;
 
 	hold = hold > self ? hold - self : 0;
-	hist(LS_M_POOL_HOLD, st->pool_kind, hold);
-	count_add(LS_C_HOLD_SELF_NS, self);
-	count_add(LS_C_HOLD_SELF_RUNS, st->self_runs);
-	if (track_sites && (track_stacks ? st->pool_site >= 0 : st->pool_site != 0))
-		site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_site, hold);
+	if (time_holds) {
+		hist(LS_M_POOL_HOLD, st->pool_kind, hold);
+		count_add(LS_C_HOLD_SELF_NS, self);
+		count_add(LS_C_HOLD_SELF_RUNS, st->self_runs);
+		if (track_sites && (track_stacks ? st->pool_site >= 0 : st->pool_site != 0))
+			site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_site, hold);
+	}
 	st->pool_lock = 0;
 	st->rq_lock = 0;
 	st->self_ns = 0;
@@ -357,7 +363,7 @@ static __always_inline void on_unlock(raw_spinlock_t *lock_ptr)
 	st->runs[LS_RUN_UNLOCK]++;
 	if (!st->pool_lock)
 		return; /* nothing held on this CPU: the common case */
-	now = bpf_ktime_get_ns(); /* first: the hold ends here */
+	now = time_holds ? bpf_ktime_get_ns() : 0; /* first: the hold ends here */
 	lock = addr_of(st, lock_ptr);
 	if (lock == st->pool_lock) {
 		end_hold(st, now);
@@ -374,7 +380,7 @@ static __always_inline void on_unlock(raw_spinlock_t *lock_ptr)
 	}
 	if (st->depth)
 		st->depth--;
-	if (!nested) {
+	if (!nested && time_holds) {
 		st->self_ns += bpf_ktime_get_ns() - now;
 		st->self_runs++;
 	}

@@ -34,11 +34,12 @@ _lockscope() {
   fi
   case "$prev" in
     -f|--format)
-      COMPREPLY=($(compgen -W "text markdown json svg html" -- "$cur")); return ;;
-    -m|--metric)
+      COMPREPLY=($(compgen -W "text markdown json svg html folded pprof" -- "$cur")); return ;;
+    -m|--metric|--metrics)
       COMPREPLY=($(compgen -W "pool_lock_hold_ns wakeups_under_pool_lock
         rq_lock_nested_under_pool_lock pool_lock_wait_ns rq_lock_wait_ns
-        wq_queue_latency_ns wq_exec_ns" -- "$cur")); return ;;
+        kick_pool_under_pool_lock wq_queue_latency_ns wq_exec_ns kworker_wakeups" -- "$cur"))
+      return ;;
     --scope)
       COMPREPLY=($(compgen -W "cpu smt cache_shard cache numa system" -- "$cur")); return ;;
     -o|--output|--btf|--gate-file)

@@ -82,6 +82,12 @@ int record_workload(const RecordOpts& o, PreparedWorkload pw) {
                               " completed runs were saved to " + o.output);
   }
   a.session.reset();  // detach before writing: the kernel is left as found
+  if (o.floor) {
+    std::fputs(render_bench_table(summarize(a.profile.runs)).c_str(), stdout);
+    std::printf("floor: %zu runs under empty programs on the recording's hooks (no profile)\n",
+                a.profile.runs.size());
+    return kExitOk;
+  }
   write_profile(a.profile, o.output);
   std::fputs(render_bench_table(summarize(a.profile.runs)).c_str(), stdout);
   std::printf("recorded %zu runs -> %s (lockscope report %s)\n", a.profile.runs.size(),
@@ -106,6 +112,17 @@ int record_plain(const RecordOpts& o) {
     std::fflush(stdout);
   };
   Recording rec = record(*a.session, plan, tick);
+  if (o.floor) {
+    std::string hooks = std::to_string(a.session->attached().size());
+    a.session.reset();
+    if (o.stats)
+      std::printf("%s",
+                  program_stats_table(rec.stats_after, rec.stats_before, rec.duration_s).c_str());
+    std::printf("floor: %.1fs under %s empty programs on the recording's hooks%s (no profile)\n",
+                rec.duration_s, hooks.c_str(),
+                rec.command_status.empty() ? "" : (", command " + rec.command_status).c_str());
+    return kExitOk;
+  }
   a.profile.runs.push_back(finish_run(rec, a.availability, a.syms));
   a.session.reset();  // detach before writing: the kernel is left as found
 
@@ -128,7 +145,10 @@ int do_record(const RecordOpts& o) {
   if (with_workload && (!o.command.empty() || o.duration > 0))
     throw usage_error("--workload runs its own plan: give no command and no -d",
                       "size the runs with --items / --runs instead");
-  check_output_writable(o.output);
+  if (o.floor && o.interval > 0)
+    throw usage_error("--floor records nothing: -i has no lines to print",
+                      "drop -i, or drop --floor to record");
+  if (!o.floor) check_output_writable(o.output);
   if (!with_workload) return record_plain(o);
   require_bpf_privileges("lockscope record");
   return record_workload(o, prepare_workload(o.workload));
@@ -148,6 +168,10 @@ void register_record(CLI::App& app, Action& run) {
   sub->add_option("-o,--output", o->output, "Profile to write (JSON, docs/profile-format.md)")
       ->capture_default_str();
   add_session_options(*sub, *o);
+  sub->add_flag("--floor", o->floor,
+                "Benchmarks: attach empty programs on exactly the hooks this recording would use, "
+                "run, write no profile (the overhead floor, docs/overhead.md; with --stats, "
+                "their ns/run)");
   sub->add_option("-i,--interval", o->interval, "Print a line of counts and p95 every SECONDS")
       ->check(CLI::PositiveNumber);
   add_workload_options(*sub, o->workload, /*with_duration=*/false);

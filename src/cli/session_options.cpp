@@ -28,6 +28,11 @@ void add_session_options(CLI::App& sub, SessionOpts& o) {
   sub.add_flag("--stacks", o.stacks,
                "Per-site rows from full kernel stacks instead of the acquirer's address "
                "(more detail, ~10x the cost per pool->lock acquisition)");
+  sub.add_option("--metrics", o.metrics,
+                 "Only these metrics (comma list), and only the hooks they need: e.g. "
+                 "wakeups_under_pool_lock,kick_pool_under_pool_lock counts with no clock reads "
+                 "(the others are reported as not recorded)")
+      ->delimiter(',');
   sub.add_option("--site-entries", o.site_entries, "Capacity of the per-site histogram map")
       ->check(CLI::Range(1u, 1u << 16))
       ->capture_default_str();
@@ -45,6 +50,7 @@ Attached attach_session(const SessionOpts& o, const std::string& who, bool annou
   req.track_sites = !o.no_sites;
   req.track_stacks = o.stacks;
   req.force_raw_tp = o.raw_tp;
+  req.metrics = parse_metric_selection(o.metrics);
   require_bpf_privileges(who);
   auto features = make_kernel_features(o.btf);
   if (!features->btf_available() && o.btf.empty())
@@ -61,11 +67,12 @@ Attached attach_session(const SessionOpts& o, const std::string& who, bool annou
   so.stack_entries = o.stack_entries;
   so.inflight_entries = o.inflight_entries;
   so.stats = o.stats;
+  so.floor = o.floor;
   Attached a;
   a.session = open_session(plan, so);
   a.availability = metric_availability(plan, a.session->attached());
-  std::fprintf(stderr,
-               "lockscope: recording with the %s backend (%zu hooks attached, %zu refused)%s\n",
+  std::fprintf(stderr, "lockscope: %s the %s backend (%zu hooks attached, %zu refused)%s\n",
+               o.floor ? "floor: empty programs on the hooks of" : "recording with",
                plan.backend.c_str(), a.session->attached().size(), a.session->refused().size(),
                announces_end ? "" : "; Ctrl-C to stop");
   for (const auto& r : a.session->refused()) log::info("not attached: {}: {}", r.name, r.reason);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lockscope/bpf_shared.h"
 #include "lockscope/core/profile.hpp"
@@ -29,11 +30,13 @@ struct SessionOpts {
   bool no_sites = false;
   bool stacks = false;
   bool raw_tp = false;
+  bool floor = false;                // record --floor: empty programs on the same hooks
+  std::vector<std::string> metrics;  // --metrics: a selection (comma lists)
   uint32_t site_entries = LS_DEFAULT_SITE_ENTRIES, stack_entries = LS_DEFAULT_STACK_ENTRIES,
            inflight_entries = LS_DEFAULT_INFLIGHT_ENTRIES;
 };
 
-// --backend, --btf, --label, --stats, --raw-tp, --no-sites, --stacks and the
+// --backend, --btf, --label, --stats, --raw-tp, --no-sites, --stacks, --metrics and the
 // map capacities --site-entries, --stack-entries, --inflight-entries.
 void add_session_options(CLI::App& sub, SessionOpts& o);
 

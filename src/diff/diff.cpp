@@ -393,17 +393,35 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
   for (const auto& [side, g] : {std::pair<const char*, const Grouped*>{"baseline", &gb},
                                 std::pair<const char*, const Grouped*>{"candidate", &gc}})
     for (const auto& sc : rep.scopes)
-      for (const Run* r : g->runs.at(sc))
-        if (r->total_drops() > 0) {
-          std::string what = std::string(side) + " " + g->origin.at(r) + " (scope " + sc +
-                             ", repetition " + std::to_string(r->repetition) +
-                             ") lost data: " + describe_drops(*r) +
-                             fmt::format(" = {:.4f}% of its events", 100.0 * r->loss_fraction());
-          if (r->loss_fraction() > opt.max_loss)
-            rep.lossy.emplace_back(sc, what);
+      for (const Run* r : g->runs.at(sc)) {
+        if (r->total_drops() == 0 && r->loss_fraction() == 0) continue;
+        std::string run = std::string(side) + " " + g->origin.at(r) + " (scope " + sc +
+                          ", repetition " + std::to_string(r->repetition) + ")";
+        auto add = [&](const std::string& metric, const std::string& what, double fraction) {
+          if (fraction > opt.max_loss)
+            rep.lossy.push_back({sc, metric, what});
           else
             rep.notes.push_back(what + fmt::format(" (within --max-loss {:g})", opt.max_loss));
+        };
+        bool per_metric = false;
+        for (const auto& [name, m] : r->metrics) {
+          if (!m.loss) continue;
+          per_metric = true;
+          if (m.loss->fraction > 0)
+            add(name,
+                fmt::format("{} lost {:.4f}% of {}'s events ({})", run, 100.0 * m.loss->fraction,
+                            name, describe_drops(*r)),
+                m.loss->fraction);
         }
+        if (per_metric && r->total_drops() > 0 && r->loss_fraction() == 0)
+          rep.notes.push_back(run + " lost data: " + describe_drops(*r) +
+                              ", none of it events of its metrics");
+        else if (!per_metric)
+          add("",
+              run + " lost data: " + describe_drops(*r) +
+                  fmt::format(" = {:.4f}% of its events", 100.0 * r->loss_fraction()),
+              r->loss_fraction());
+      }
 
   // Keys: the shown ones, whatever either side recorded, and the gated ones.
   std::vector<std::string> keys;
@@ -458,7 +476,7 @@ Report compare(const Side& base, const Side& cand, const Options& opt,
           fmt::format("{}: {} vs {} runs: no two-sided test of the rows (p, q)", sc, nb, nc));
   }
   note_unavailable(rep, gb, gc);
-  for (const auto& [sc, what] : rep.lossy) rep.notes.push_back(what);
+  for (const auto& l : rep.lossy) rep.notes.push_back(l.what);
   for (const auto& b : rep.blockers) rep.notes.push_back(b);
   for (const auto& b : rep.lock_blockers) rep.notes.push_back(b);
   detail::mark_table(rep);

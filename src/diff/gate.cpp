@@ -313,8 +313,10 @@ void apply_gate(Report& r, const std::vector<GateExpr>& gate, double level) {
         blockers = r.blockers;
         if (!is_workload_key(g.key))
           blockers.insert(blockers.end(), r.lock_blockers.begin(), r.lock_blockers.end());
-        for (const auto& [lsc, what] : r.lossy)
-          if (lsc == sc) blockers.push_back(what);
+        const std::string metric = g.key.substr(0, g.key.find('.'));
+        for (const auto& l : r.lossy)
+          if (l.scope == sc && !is_workload_key(g.key) && (l.metric.empty() || l.metric == metric))
+            blockers.push_back(l.what);
         if (g.relative && !row->base.complete())
           blockers.push_back(side_problem("baseline", row->base));
         if (!row->cand.complete()) blockers.push_back(side_problem("candidate", row->cand));

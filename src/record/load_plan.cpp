@@ -142,7 +142,59 @@ unsigned sources_of(const std::vector<std::string>& attached) {
   return have;
 }
 
+// The sources the selected metrics need, every alternative of each (the
+// backend's families then decide which alternative can be had).
+unsigned needed_sources(const std::vector<std::string>& selected) {
+  unsigned n = 0;
+  for (const auto& name : selected)
+    if (const MetricInfo* m = find_metric(name))
+      for (unsigned alt : m->needs) n |= alt;
+  return n;
+}
+
+// Whether the selection keeps a hook: everything without a selection, else
+// what provides or serves a needed source.
+bool hook_selected(const HookInfo& h, const std::vector<std::string>& selected, unsigned needed) {
+  return selected.empty() || ((h.provides | h.serves) & needed) != 0;
+}
+
+// The lock hooks need the clock when a timed metric of theirs is asked for.
+bool needs_hold_clock(const std::vector<std::string>& selected) {
+  if (selected.empty()) return true;
+  for (const auto& name : selected) {
+    const MetricInfo* m = find_metric(name);
+    if (m && m->kind == MetricKind::kTime && (m->needs[0] & kSrcLockHooks)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::vector<std::string> parse_metric_selection(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const auto& arg : args) {
+    size_t start = 0;
+    while (start <= arg.size()) {
+      size_t end = arg.find(',', start);
+      if (end == std::string::npos) end = arg.size();
+      std::string name = arg.substr(start, end - start);
+      start = end + 1;
+      if (name.empty()) continue;
+      if (!find_metric(name)) {
+        std::string known;
+        for (const auto& m : metric_catalogue())
+          known += (known.empty() ? "" : ", ") + std::string(m.name);
+        throw usage_error("unknown metric '" + name + "' in --metrics",
+                          "the metrics are: " + known);
+      }
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  }
+  if (!args.empty() && out.empty())
+    throw usage_error("--metrics names no metric",
+                      "give a comma list, e.g. --metrics pool_lock_hold_ns");
+  return out;
+}
 
 LoadPlan make_load_plan(const ProbeReport& probe, const PlanRequest& req) {
   LoadPlan p;
@@ -177,8 +229,12 @@ LoadPlan make_load_plan(const ProbeReport& probe, const PlanRequest& req) {
   p.track_stacks = req.track_sites && req.track_stacks;
   p.track_wq_latency = want_tp;
   p.can_read_kernel = probe.read_kernel.ok;
+  p.selected = req.metrics;
+  p.time_holds = needs_hold_clock(req.metrics);
+  const unsigned needed = needed_sources(req.metrics);
 
   for (const auto& h : hook_catalogue()) {
+    if (!hook_selected(h, req.metrics, needed)) continue;
     // Refused function hooks are listed even when the tracepoint backend was
     // chosen because of them: the report says what was not available.
     bool wanted = h.families & families;
@@ -229,6 +285,12 @@ std::map<std::string, Availability> metric_availability(const LoadPlan& plan,
   unsigned have = sources_of(attached);
   for (const auto& m : metric_catalogue()) {
     Availability a;
+    if (!plan.selected.empty() &&
+        std::find(plan.selected.begin(), plan.selected.end(), m.name) == plan.selected.end()) {
+      a.reason = "not recorded: not asked for (record --metrics)";
+      out[m.name] = a;
+      continue;
+    }
     a.ok = metric_satisfied(m, have);
     if (!a.ok) {
       std::string why;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "floor.skel.h"
 #include "lockscope.skel.h"
 #include "lockscope/core/bpf_raii.hpp"
 #include "lockscope/core/error.hpp"
@@ -30,6 +31,7 @@ static_assert(sizeof(ls_cpu_state) % 8 == 0, "per-CPU values are 8-byte strided"
 namespace {
 
 using Skel = SkelPtr<lockscope_bpf, lockscope_bpf__destroy>;
+using FloorSkel = SkelPtr<floor_bpf, floor_bpf__destroy>;
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -56,9 +58,81 @@ void clear_map(bpf_map* m) {
   for (const Key& k : map_keys<Key>(m)) bpf_map_delete_elem(fd, &k);
 }
 
+// The programs of one BPF object that the plan names: selected for loading,
+// attached one at a time (a refusal names its hook; a required one ends the
+// session), their links owned, their kernel run-time stats read.
+struct Programs {
+  struct Program {
+    bpf_program* prog;
+    std::string section;  // "fentry/_raw_spin_lock", "tp_btf/sched_switch", ...
+  };
+
+  explicit Programs(const LoadPlan& plan) : refused(plan.refused) {}
+
+  // Before load: only the plan's sections are loaded.
+  void select(bpf_object* obj, const LoadPlan& plan) {
+    bpf_program* p;
+    bpf_object__for_each_program(p, obj) {
+      std::string section = bpf_program__section_name(p);
+      bool load = contains(plan.programs, section);
+      bpf_program__set_autoload(p, load);
+      if (load) planned.push_back({p, section});
+    }
+  }
+
+  void enable_stats() {
+    int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (fd < 0)
+      log::warn("cannot enable kernel BPF stats: {}", std::strerror(errno));
+    else
+      stats_fd.reset(fd);
+  }
+
+  void attach(const LoadPlan& plan) {
+    for (const Program& prog : planned) {
+      LinkPtr link(bpf_program__attach(prog.prog));
+      if (!link) {
+        int err = errno;
+        if (contains(plan.required, prog.section))
+          throw unsupported("cannot attach " + prog.section + ": " + std::strerror(err));
+        refused.push_back({prog.section, std::string("attach: ") + std::strerror(err)});
+        continue;
+      }
+      links.push_back(std::move(link));
+      attached.push_back(prog.section);
+      attached_progs.push_back(prog);
+    }
+    if (links.empty()) throw unsupported("no lockscope program could be attached on this kernel");
+  }
+
+  std::vector<ProgramStats> stats() const {
+    std::vector<ProgramStats> out;
+    for (const Program& p : attached_progs) {
+      bpf_prog_info info = {};
+      uint32_t len = sizeof(info);
+      ProgramStats st;
+      st.name = bpf_program__name(p.prog);
+      st.attach = p.section;
+      if (bpf_obj_get_info_by_fd(bpf_program__fd(p.prog), &info, &len) == 0) {
+        st.run_cnt = info.run_cnt;
+        st.run_time_ns = info.run_time_ns;
+        st.recursion_misses = info.recursion_misses;
+      }
+      out.push_back(st);
+    }
+    return out;
+  }
+
+  UniqueFd stats_fd;
+  std::vector<Program> planned, attached_progs;
+  std::vector<LinkPtr> links;
+  std::vector<std::string> attached;
+  std::vector<HookRefusal> refused;
+};
+
 class Session final : public BpfSession {
  public:
-  Session(const LoadPlan& plan, const SessionOptions& o) : refused_(plan.refused) {
+  Session(const LoadPlan& plan, const SessionOptions& o) : programs_(plan) {
     if (plan.backend == "none") throw unsupported("no lockscope program can run on this kernel");
     LIBBPF_OPTS(bpf_object_open_opts, opts);
     if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
@@ -71,54 +145,29 @@ class Session final : public BpfSession {
     skel_->rodata->track_stacks = plan.track_stacks;
     skel_->rodata->track_wq_latency = plan.track_wq_latency;
     skel_->rodata->waits_from_hooks = plan.waits_from_hooks;
+    skel_->rodata->time_holds = plan.time_holds;
     skel_->rodata->can_read_kernel = plan.can_read_kernel;
     stacks_ = plan.track_stacks;
     bpf_map__set_max_entries(skel_->maps.site_hists, o.site_entries);
     bpf_map__set_max_entries(skel_->maps.stacks, o.stack_entries);
     bpf_map__set_max_entries(skel_->maps.inflight, o.inflight_entries);
-    bpf_program* p;
-    bpf_object__for_each_program(p, skel_->obj) {
-      std::string section = bpf_program__section_name(p);
-      bool load = contains(plan.programs, section);
-      bpf_program__set_autoload(p, load);
-      if (load) planned_.push_back({p, section});
-    }
+    programs_.select(skel_->obj, plan);
 
     // load
     if (int err = lockscope_bpf__load(skel_.get()))
       throw unsupported(
           std::string("loading lockscope's BPF programs failed: ") + std::strerror(-err),
           "run with -vv to see the verifier log");
-    if (o.stats) {
-      int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-      if (fd < 0)
-        log::warn("cannot enable kernel BPF stats: {}", std::strerror(errno));
-      else
-        stats_fd_.reset(fd);
-    }
+    if (o.stats) programs_.enable_stats();
 
-    // attach, one program at a time: a refusal names its hook
-    for (const Program& prog : planned_) {
-      LinkPtr link(bpf_program__attach(prog.prog));
-      if (!link) {
-        int err = errno;
-        if (contains(plan.required, prog.section))
-          throw unsupported("cannot attach " + prog.section + ": " + std::strerror(err));
-        refused_.push_back({prog.section, std::string("attach: ") + std::strerror(err)});
-        continue;
-      }
-      links_.push_back(std::move(link));
-      attached_.push_back(prog.section);
-      attached_progs_.push_back(prog);
-    }
-    if (links_.empty()) throw unsupported("no lockscope program could be attached on this kernel");
+    programs_.attach(plan);
     ncpus_ = libbpf_num_possible_cpus();
     if (ncpus_ <= 0) throw unsupported("cannot count possible CPUs");
-    log::info("attached {} programs ({} refused)", attached_.size(), refused_.size());
+    log::info("attached {} programs ({} refused)", attached().size(), refused().size());
   }
 
-  const std::vector<std::string>& attached() const override { return attached_; }
-  const std::vector<HookRefusal>& refused() const override { return refused_; }
+  const std::vector<std::string>& attached() const override { return programs_.attached; }
+  const std::vector<HookRefusal>& refused() const override { return programs_.refused; }
 
   Snapshot snapshot() override {
     Snapshot s = Snapshot::zeroed();
@@ -196,30 +245,9 @@ class Session final : public BpfSession {
     clear_map<uint32_t>(skel_->maps.stacks);
   }
 
-  std::vector<ProgramStats> program_stats() override {
-    std::vector<ProgramStats> out;
-    for (const Program& p : attached_progs_) {
-      bpf_prog_info info = {};
-      uint32_t len = sizeof(info);
-      ProgramStats st;
-      st.name = bpf_program__name(p.prog);
-      st.attach = p.section;
-      if (bpf_obj_get_info_by_fd(bpf_program__fd(p.prog), &info, &len) == 0) {
-        st.run_cnt = info.run_cnt;
-        st.run_time_ns = info.run_time_ns;
-        st.recursion_misses = info.recursion_misses;
-      }
-      out.push_back(st);
-    }
-    return out;
-  }
+  std::vector<ProgramStats> program_stats() override { return programs_.stats(); }
 
  private:
-  struct Program {
-    bpf_program* prog;
-    std::string section;  // "fentry/_raw_spin_lock", "tp_btf/sched_switch", ...
-  };
-
   // Frames of the stacks the site maps refer to (--stacks).
   void read_stacks(Snapshot& s) {
     int fd = bpf_map__fd(skel_->maps.stacks);
@@ -259,19 +287,48 @@ class Session final : public BpfSession {
   }
 
   Skel skel_;
-  UniqueFd stats_fd_;
-  std::vector<Program> planned_;
-  std::vector<Program> attached_progs_;
-  std::vector<LinkPtr> links_;  // destroyed before skel_: detaches first
-  std::vector<std::string> attached_;
-  std::vector<HookRefusal> refused_;
+  Programs programs_;  // declared after skel_: its links detach first
   bool stacks_ = false;
   int ncpus_ = 0;
+};
+
+// `record --floor`: empty programs on exactly the plan's hooks (bpf/floor.bpf.c).
+// Nothing is measured: snapshots are empty, and only the kernel's stats of
+// the empty programs (--stats) say anything.
+class FloorSession final : public BpfSession {
+ public:
+  FloorSession(const LoadPlan& plan, const SessionOptions& o) : programs_(plan) {
+    if (plan.backend == "none") throw unsupported("no lockscope program can run on this kernel");
+    LIBBPF_OPTS(bpf_object_open_opts, opts);
+    if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
+    skel_.reset(floor_bpf__open_opts(&opts));
+    if (!skel_)
+      throw unsupported(std::string("cannot open the floor's BPF object: ") + std::strerror(errno));
+    programs_.select(skel_->obj, plan);
+    if (int err = floor_bpf__load(skel_.get()))
+      throw unsupported(
+          std::string("loading the floor's empty programs failed: ") + std::strerror(-err),
+          "run with -vv to see the verifier log");
+    if (o.stats) programs_.enable_stats();
+    programs_.attach(plan);
+    log::info("attached {} empty programs ({} refused)", attached().size(), refused().size());
+  }
+
+  const std::vector<std::string>& attached() const override { return programs_.attached; }
+  const std::vector<HookRefusal>& refused() const override { return programs_.refused; }
+  Snapshot snapshot() override { return Snapshot::zeroed(); }
+  void reset() override {}
+  std::vector<ProgramStats> program_stats() override { return programs_.stats(); }
+
+ private:
+  FloorSkel skel_;
+  Programs programs_;  // declared after skel_: its links detach first
 };
 
 }  // namespace
 
 std::unique_ptr<BpfSession> open_session(const LoadPlan& plan, const SessionOptions& opts) {
+  if (opts.floor) return std::make_unique<FloorSession>(plan, opts);
   return std::make_unique<Session>(plan, opts);
 }
 

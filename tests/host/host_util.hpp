@@ -26,9 +26,10 @@
 namespace lockscope::hosttest {
 
 // Names of every BPF program lockscope loads (bpf/lockscope.bpf.c,
-// bpf/featprobe.bpf.c), as the kernel truncates them (15 characters).
+// bpf/featprobe.bpf.c, bpf/floor.bpf.c), as the kernel truncates them (15
+// characters).
 inline bool is_lockscope_prog(const std::string& name) {
-  for (const char* p : {"ls_", "btf_", "raw_", "empty_"})
+  for (const char* p : {"ls_", "btf_", "raw_", "empty_", "floor_"})
     if (name.rfind(p, 0) == 0) return true;
   return false;
 }

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -27,8 +28,10 @@
 namespace {
 
 using lockscope::hosttest::lockscope_prog_ids;
+using lockscope::hosttest::LockscopeProcess;
 using lockscope::hosttest::pty_load;
 using lockscope::hosttest::read_json;
+using lockscope::hosttest::read_text;
 using lockscope::hosttest::RecordProcess;
 using lockscope::hosttest::tmp_path;
 using nlohmann::json;
@@ -144,6 +147,62 @@ TEST_F(RecordHost, NoSitesMeansNoSiteRows) {
   EXPECT_GT(m["kworker_wakeups"]["count"].get<uint64_t>(), 0u);
   for (const auto& [name, metric] : m.items())
     EXPECT_FALSE(metric.contains("by_site")) << name << ": " << metric["by_site"].dump();
+  unlink(out.c_str());
+}
+
+// record --floor: empty programs on the hooks the same options attach, no
+// profile; with --stats their kernel run counts, which the load drives.
+TEST_F(RecordHost, FloorRunsEmptyProgramsOnTheSameHooksAndWritesNoProfile) {
+  std::string out = tmp_path("floor.json"), table = tmp_path("floor.txt");
+  unlink(out.c_str());
+  LockscopeProcess rec("record", {"--floor", "--stats", "--backend", "tracepoint", "-o", out},
+                       table);
+  ASSERT_TRUE(rec.wait_for("floor: empty programs", 30000)) << rec.err();
+  std::atomic<uint64_t> done{0};
+  pty_load(2, 500, &done);
+  rec.signal(SIGINT);
+  ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
+  EXPECT_NE(access(out.c_str(), F_OK), 0) << "--floor wrote a profile";
+  // The stats table: "SECTION RUNS RUNS/S NS/RUN RECURSION".
+  std::map<std::string, uint64_t> runs;
+  std::istringstream in(read_text(table));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string section;
+    uint64_t n = 0;
+    if (f >> section >> n) runs[section] = n;
+  }
+  // Every item is queued once (flush_to_ldisc); the tracepoint fires for it
+  // under the empty program as under lockscope's.
+  EXPECT_GE(runs["tp_btf/workqueue_queue_work"], 1000u) << read_text(table);
+  EXPECT_GT(runs["tp_btf/sched_switch"], 0u) << read_text(table);
+  EXPECT_EQ(runs.count("fexit/_raw_spin_lock"), 0u) << "a function hook on a tracepoint backend";
+  ExpectNothingLeft();
+  unlink(table.c_str());
+}
+
+// record --metrics: only the hooks the selected metrics need; the others are
+// "not recorded", never zero.
+TEST_F(RecordHost, MetricSelectionAttachesOnlyWhatItNeeds) {
+  std::string out = tmp_path("selected.json");
+  RecordProcess rec({"--backend", "tracepoint", "--metrics", "kworker_wakeups", "-o", out});
+  ASSERT_TRUE(rec.wait_recording(30000)) << rec.err();
+  std::atomic<uint64_t> done{0};
+  pty_load(2, 500, &done);
+  rec.signal(SIGINT);
+  ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
+  json p = read_json(out);
+  const json& r = p["runs"][0];
+  EXPECT_EQ(p["hooks"]["attached"], json::array({"tp_btf/sched_waking"})) << p["hooks"].dump();
+  ASSERT_EQ(r["metrics"]["kworker_wakeups"]["status"], "ok");
+  EXPECT_GT(r["metrics"]["kworker_wakeups"]["count"].get<uint64_t>(), 0u);
+  const json& q = r["metrics"]["wq_queue_latency_ns"];
+  EXPECT_EQ(q["status"], "unavailable");
+  EXPECT_NE(q["reason"].get<std::string>().find("not asked for"), std::string::npos) << q.dump();
+  RecordProcess bad({"--metrics", "pool_lock_hold", "-d", "1", "-o", out});
+  EXPECT_EQ(bad.wait_exit(), 2) << bad.err();
+  EXPECT_NE(bad.err().find("unknown metric 'pool_lock_hold'"), std::string::npos) << bad.err();
   unlink(out.c_str());
 }
 

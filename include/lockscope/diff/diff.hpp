@@ -159,8 +159,15 @@ struct Report {
   // Reasons every check is inconclusive (facts that must match do not);
   // `lock_blockers` apply to lock-metric checks only.
   std::vector<std::string> blockers, lock_blockers;
-  // Per scope: lossy runs (drops or recursion misses), described.
-  std::vector<std::pair<std::string, std::string>> lossy;
+  // Losses beyond --max-loss, per scope and metric: a check is blocked by
+  // those of its own metric (metric empty: a profile without per-metric loss
+  // accounting, whose losses block every lock metric of the scope). The
+  // workload's figures are counted by the workload, not by BPF: no loss
+  // blocks them.
+  struct Loss {
+    std::string scope, metric, what;
+  };
+  std::vector<Loss> lossy;
 
   bool gated = false;
   std::vector<Check> checks;

@@ -35,6 +35,11 @@ struct HookInfo {
   bool required;
   unsigned families;  // HookFamily bits
   const char* purpose;
+  // MetricSource bits this hook is needed for without providing them: it
+  // learns lock addresses, names sites or closes holds left open. A metric
+  // selection (record --metrics) keeps a hook that provides or serves a
+  // source one of the selected metrics needs, and drops the others.
+  unsigned serves = 0;
 };
 
 const std::vector<HookInfo>& hook_catalogue();

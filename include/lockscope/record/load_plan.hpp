@@ -27,7 +27,14 @@ struct PlanRequest {
   bool track_sites = true;    // per-site rows (acquirer address + workqueue context)
   bool track_stacks = false;  // per-site rows from full kernel stacks (--stacks; costly)
   bool force_raw_tp = false;  // raw_tp even where tp_btf works (--raw-tp)
+  // record --metrics: only these catalogue metrics, and only the hooks they
+  // need; empty = every metric.
+  std::vector<std::string> metrics;
 };
+
+// The names of --metrics, checked against the catalogue (comma lists and
+// repeats allowed); throws usage_error naming the known metrics.
+std::vector<std::string> parse_metric_selection(const std::vector<std::string>& args);
 
 struct Availability {
   bool ok = false;
@@ -47,6 +54,10 @@ struct LoadPlan {
   bool track_sites = true, track_stacks = false, track_wq_latency = false;
   bool waits_from_hooks = false;  // lock entry hooks time the waits (not the tracepoints)
   bool can_read_kernel = true;    // the programs may call bpf_probe_read_kernel()
+  // The lock hooks read the clock (a timed lock metric is asked for); with
+  // counts only they do not.
+  bool time_holds = true;
+  std::vector<std::string> selected;  // record --metrics; empty = all
   // Every catalogue metric (lockscope/core/metrics.hpp), as planned.
   std::map<std::string, Availability> metrics;
   std::vector<std::string> hints;  // what the user can do about refusals

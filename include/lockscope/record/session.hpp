@@ -22,6 +22,9 @@ struct SessionOptions {
   uint32_t stack_entries = LS_DEFAULT_STACK_ENTRIES;
   uint32_t inflight_entries = LS_DEFAULT_INFLIGHT_ENTRIES;
   bool stats = false;  // kernel BPF run-time stats (--stats)
+  // record --floor: empty programs on the plan's hooks instead of lockscope's
+  // (the overhead floor; snapshots stay empty).
+  bool floor = false;
 };
 
 struct ProgramStats {

@@ -10,6 +10,7 @@
 
 #include <set>
 
+#include "floor.skel.h"
 #include "lockscope.skel.h"
 #include "lockscope/bpf_shared.h"
 #include "lockscope/core/bpf_raii.hpp"
@@ -21,13 +22,16 @@ namespace lockscope {
 namespace {
 
 using Skel = SkelPtr<lockscope_bpf, lockscope_bpf__destroy>;
+using FloorSkel = SkelPtr<floor_bpf, floor_bpf__destroy>;
 
-TEST(HookCatalogue, MatchesTheBpfObject) {
-  Skel skel(lockscope_bpf__open());
-  ASSERT_TRUE(skel) << "cannot open the BPF object";
+std::set<std::string> sections_of(bpf_object* obj) {
   std::set<std::string> sections;
   bpf_program* p;
-  bpf_object__for_each_program(p, skel->obj) sections.insert(bpf_program__section_name(p));
+  bpf_object__for_each_program(p, obj) sections.insert(bpf_program__section_name(p));
+  return sections;
+}
+
+std::set<std::string> catalogue_sections() {
   std::set<std::string> want;
   for (const auto& h : hook_catalogue()) {
     if (h.kind == HookKind::kFentry) {
@@ -39,7 +43,21 @@ TEST(HookCatalogue, MatchesTheBpfObject) {
       want.insert("raw_tp/" + std::string(h.target));
     }
   }
-  EXPECT_EQ(sections, want);
+  return want;
+}
+
+TEST(HookCatalogue, MatchesTheBpfObject) {
+  Skel skel(lockscope_bpf__open());
+  ASSERT_TRUE(skel) << "cannot open the BPF object";
+  EXPECT_EQ(sections_of(skel->obj), catalogue_sections());
+}
+
+// record --floor loads the floor object's programs by the same section names:
+// one missing here would leave a hook out of the floor.
+TEST(HookCatalogue, TheFloorHasAnEmptyProgramForEveryHook) {
+  FloorSkel skel(floor_bpf__open());
+  ASSERT_TRUE(skel) << "cannot open the floor's BPF object";
+  EXPECT_EQ(sections_of(skel->obj), catalogue_sections());
 }
 
 TEST(HookCatalogue, EverySourceHasAHook) {

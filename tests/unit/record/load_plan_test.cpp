@@ -144,6 +144,64 @@ TEST(LoadPlan, PostPatchGuestUsesFentryAndNamesWhatIsMissing) {
   EXPECT_TRUE(p.hints.empty());
 }
 
+// record --metrics: only the hooks the selected metrics need.
+TEST(LoadPlan, CountsOnlyLoadNoWaitHooksAndNoClock) {
+  PlanRequest q;
+  q.metrics = {metric::kWakeupsUnderPoolLock, metric::kKickUnderPoolLock};
+  LoadPlan p = make_load_plan(report(kOk, kOk), q);
+  EXPECT_EQ(p.backend, "fentry");
+  EXPECT_FALSE(p.time_holds);
+  EXPECT_TRUE(has(p.programs, "fexit/_raw_spin_lock_irq"));
+  EXPECT_TRUE(has(p.programs, "fentry/_raw_spin_unlock_irq"));
+  EXPECT_TRUE(has(p.programs, "tp_btf/sched_waking"));
+  EXPECT_TRUE(has(p.programs, "fentry/kick_pool"));         // provides hold coverage
+  EXPECT_TRUE(has(p.programs, "fentry/process_one_work"));  // learns pool locks
+  EXPECT_TRUE(has(p.programs, "tp_btf/sched_switch"));      // closes holds left open
+  EXPECT_FALSE(has(p.programs, "fentry/_raw_spin_lock"));   // waits not asked for
+  EXPECT_FALSE(has(p.programs, "fentry/_raw_spin_lock_irq"));
+  EXPECT_FALSE(has(p.programs, "tp_btf/workqueue_queue_work"));
+  EXPECT_FALSE(p.waits_from_hooks);
+  EXPECT_TRUE(p.metrics.at(metric::kWakeupsUnderPoolLock).ok);
+  EXPECT_TRUE(p.metrics.at(metric::kKickUnderPoolLock).ok);
+  const Availability& h = p.metrics.at(metric::kPoolLockHold);
+  EXPECT_FALSE(h.ok);
+  EXPECT_NE(h.reason.find("not asked for (record --metrics)"), std::string::npos) << h.reason;
+}
+
+TEST(LoadPlan, HoldTimesAloneNeedNoWakeupTracepoint) {
+  PlanRequest q;
+  q.metrics = {metric::kPoolLockHold};
+  LoadPlan p = make_load_plan(report(kOk, kOk), q);
+  EXPECT_TRUE(p.time_holds);
+  EXPECT_TRUE(has(p.programs, "fexit/_raw_spin_lock"));
+  EXPECT_FALSE(has(p.programs, "tp_btf/sched_waking"));
+  EXPECT_FALSE(has(p.programs, "fentry/_raw_spin_lock"));
+  EXPECT_TRUE(p.metrics.at(metric::kPoolLockHold).ok);
+  EXPECT_FALSE(p.metrics.at(metric::kWakeupsUnderPoolLock).ok);
+  // A wait metric brings the entry hooks back.
+  q.metrics = {metric::kPoolLockWait};
+  p = make_load_plan(report(kOk, kOk), q);
+  EXPECT_TRUE(has(p.programs, "fentry/_raw_spin_lock"));
+  EXPECT_TRUE(p.waits_from_hooks);
+  EXPECT_TRUE(p.metrics.at(metric::kPoolLockWait).ok);
+}
+
+TEST(LoadPlan, MetricSelectionIsCheckedAgainstTheCatalogue) {
+  EXPECT_EQ(
+      parse_metric_selection({"pool_lock_hold_ns,wakeups_under_pool_lock", "pool_lock_hold_ns"}),
+      (std::vector<std::string>{"pool_lock_hold_ns", "wakeups_under_pool_lock"}));
+  EXPECT_TRUE(parse_metric_selection({}).empty());
+  try {
+    parse_metric_selection({"pool_lock_hold"});
+    FAIL() << "an unknown metric was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), kExitUsage);
+    EXPECT_NE(std::string(e.what()).find("unknown metric 'pool_lock_hold'"), std::string::npos);
+    EXPECT_NE(e.hint().find("pool_lock_hold_ns"), std::string::npos) << e.hint();
+  }
+  EXPECT_THROW(parse_metric_selection({","}), Error);
+}
+
 TEST(LoadPlan, BothLoadsEveryFamily) {
   PlanRequest q;
   q.backend = Backend::kBoth;
