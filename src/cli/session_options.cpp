@@ -71,13 +71,15 @@ Attached attach_session(const SessionOpts& o, const std::string& who, bool annou
   Attached a;
   a.session = open_session(plan, so);
   a.availability = metric_availability(plan, a.session->attached());
+  a.syms = Symbolizer::from_kallsyms();
+  a.profile = new_recording_profile(probe, plan, *a.session, o.label);
+  // Last: reading kallsyms takes a while, and whoever waits for this line
+  // (a script, a test) starts its load once it is printed.
   std::fprintf(stderr, "lockscope: %s the %s backend (%zu hooks attached, %zu refused)%s\n",
                o.floor ? "floor: empty programs on the hooks of" : "recording with",
                plan.backend.c_str(), a.session->attached().size(), a.session->refused().size(),
                announces_end ? "" : "; Ctrl-C to stop");
   for (const auto& r : a.session->refused()) log::info("not attached: {}: {}", r.name, r.reason);
-  a.syms = Symbolizer::from_kallsyms();
-  a.profile = new_recording_profile(probe, plan, *a.session, o.label);
   return a;
 }
 

@@ -25,6 +25,7 @@ struct Recorded {
   json profile;
   json lock_run;    // the run holding the lock metrics (scope "all")
   json stacks_run;  // the same from `record --stacks` (sites from kernel stacks)
+  json counts_run;  // from `record --metrics` with counts only (no clock reads)
   std::string output;
 };
 
@@ -63,13 +64,15 @@ class VmRecord : public ::testing::Test {
         "--workload test_workqueue=/lib/modules/test_workqueue.ko --items 2000 --threads 2 "
         "--runs 1 ";
     s.commands = {"lockscope record " + twq + "--label " + k.release + " -o $RESULTS/profile.json",
-                  "lockscope record --stacks " + twq + "-o $RESULTS/stacks.json"};
+                  "lockscope record --stacks " + twq + "-o $RESULTS/stacks.json",
+                  "lockscope record --metrics wakeups_under_pool_lock,kick_pool_under_pool_lock " +
+                      twq + "-o $RESULTS/counts.json"};
     // test_workqueue sometimes prints no rows at all (one boot in ten): one retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
       vm::BootResult r = vm::boot(s);
       EXPECT_FALSE(r.hung || r.panicked) << r.describe() << "\n" << r.console_tail;
       if (!r.completed || r.exit_code != 0 || !r.files.count("profile.json") ||
-          !r.files.count("stacks.json")) {
+          !r.files.count("stacks.json") || !r.files.count("counts.json")) {
         std::printf("boot %d of %s did not record: %s\n%s\n", attempt, pattern,
                     r.describe().c_str(), r.output().c_str());
         continue;
@@ -78,7 +81,9 @@ class VmRecord : public ::testing::Test {
       out->profile = json::parse(r.files.at("profile.json"));
       out->lock_run = lock_run_of(out->profile);
       out->stacks_run = lock_run_of(json::parse(r.files.at("stacks.json")));
-      if (out->lock_run.is_null() || out->stacks_run.is_null()) continue;
+      out->counts_run = lock_run_of(json::parse(r.files.at("counts.json")));
+      if (out->lock_run.is_null() || out->stacks_run.is_null() || out->counts_run.is_null())
+        continue;
       std::printf("%s\n%s\n", pattern, out->output.c_str());
       return true;
     }
@@ -156,6 +161,19 @@ TEST_F(VmRecord, PatchEffectShowsInLockMetrics) {
               kick(a), kick(b));
   EXPECT_GE(kick(a), 0.995) << a.at("metrics").at("kick_pool_under_pool_lock").dump();
   EXPECT_GE(kick(b), 0.995) << b.at("metrics").at("kick_pool_under_pool_lock").dump();
+  // Counts only (record --metrics, no lock-entry hooks, no clock reads):
+  // the same hold coverage, the same patch effect on the wakeups, and the
+  // metrics not asked for are not recorded.
+  for (const json* c : {&pre.counts_run, &post.counts_run}) {
+    EXPECT_GE(kick(*c), 0.995) << c->at("metrics").at("kick_pool_under_pool_lock").dump();
+    const json& hold = c->at("metrics").at("pool_lock_hold_ns");
+    EXPECT_EQ(hold.at("status"), "unavailable") << hold.dump();
+    EXPECT_NE(hold.value("reason", "").find("not asked for"), std::string::npos) << hold.dump();
+  }
+  std::printf("counts only: wakeups under pool->lock %.2f%% (pre), %.2f%% (post)\n",
+              100 * share(pre.counts_run), 100 * share(post.counts_run));
+  EXPECT_GT(share(pre.counts_run), 0.10);
+  EXPECT_LT(share(post.counts_run), 0.02);
   EXPECT_GT(a.at("counters").at("kick_pool").get<uint64_t>(), 1000u);
   // The probe effect is measured and reported.
   const json& pe = a.at("metrics").at("pool_lock_hold_ns").at("probe_effect");
