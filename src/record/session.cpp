@@ -196,6 +196,12 @@ class Session final : public BpfSession {
     clear_map<uint32_t>(skel_->maps.stacks);
   }
 
+  std::vector<uint64_t> hook_runs() override {
+    Snapshot s = Snapshot::zeroed();
+    read_runs(s);
+    return s.runs;
+  }
+
   std::vector<ProgramStats> program_stats() override {
     std::vector<ProgramStats> out;
     for (const Program& p : attached_progs_) {
