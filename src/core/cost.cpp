@@ -57,8 +57,8 @@ void derive_cost(Cost& c, const Metric* hold) {
     if (p.runs) p.ns_per_run = double(p.run_time_ns) / double(p.runs);
   }
   c.hook_runs_per_s = c.window_s > 0 ? double(runs) / c.window_s : 0;
-  c.cpu_fraction = c.window_s > 0 && c.cpus > 0 ? double(ns) / c.window_s / (double(c.cpus) * 1e9)
-                                                : 0;
+  c.cpu_fraction =
+      c.window_s > 0 && c.cpus > 0 ? double(ns) / c.window_s / (double(c.cpus) * 1e9) : 0;
   Sum lock = sum_of(c, "fexit/_raw_spin_"), unlock = sum_of(c, "fentry/_raw_spin_unlock");
   c.added_per_hold_ns.reset();
   c.lock_ns = c.unlock_ns = c.inside_ns = 0;
@@ -108,9 +108,14 @@ nlohmann::json cost_to_json(const Cost& c) {
     if (p.ns_per_run) jp["ns_per_run"] = *p.ns_per_run;
     programs.push_back(jp);
   }
-  json j = {{"status", "ok"},       {"source", c.source},     {"window_s", c.window_s},
-            {"cpus", c.cpus},       {"programs", programs},   {"counted_runs", c.counted_runs},
-            {"hook_runs_per_s", c.hook_runs_per_s}, {"cpu_fraction", c.cpu_fraction}};
+  json j = {{"status", "ok"},
+            {"source", c.source},
+            {"window_s", c.window_s},
+            {"cpus", c.cpus},
+            {"programs", programs},
+            {"counted_runs", c.counted_runs},
+            {"hook_runs_per_s", c.hook_runs_per_s},
+            {"cpu_fraction", c.cpu_fraction}};
   if (c.added_per_hold_ns)
     j["added_per_hold"] = {{"status", "ok"},
                            {"ns", *c.added_per_hold_ns},

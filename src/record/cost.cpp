@@ -29,8 +29,8 @@ std::string enable_error(int err) {
 }  // namespace
 
 const char* run_class_name(uint32_t cls) {
-  static const char* const kNames[LS_RUN_MAX] = {"lock_entry", "locked",    "unlock",   "function",
-                                                 "waking",     "switch",    "workqueue", "contention"};
+  static const char* const kNames[LS_RUN_MAX] = {"lock_entry", "locked", "unlock",    "function",
+                                                 "waking",     "switch", "workqueue", "contention"};
   return cls < LS_RUN_MAX ? kNames[cls] : "?";
 }
 
@@ -80,7 +80,8 @@ CostSampler::CostSampler(BpfSession& session, double window_s) : session_(sessio
   sample_.before = session_.program_stats();
   sample_.counted_before = session_.hook_runs();
   if (window_s <= 0) return;
-  auto window = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(window_s));
+  auto window =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(window_s));
   timer_ = std::thread([this, window] {
     std::unique_lock<std::mutex> lock(mu_);
     if (cv_.wait_for(lock, window, [this] { return finishing_; })) return;

@@ -67,8 +67,8 @@ void expect_close(uint64_t kernel, uint64_t counted, const std::string& what) {
 // the window against lockscope's own counts over the same window.
 void expect_counts_agree(const json& cost) {
   ASSERT_EQ(cost["status"], "ok") << cost.dump();
-  for (const auto& [tp, cls] : std::map<std::string, std::string>{{"sched_waking", "waking"},
-                                                                  {"sched_switch", "switch"}}) {
+  for (const auto& [tp, cls] :
+       std::map<std::string, std::string>{{"sched_waking", "waking"}, {"sched_switch", "switch"}}) {
     ASSERT_TRUE(cost["counted_runs"].contains(cls)) << cost.dump();
     uint64_t counted = cost["counted_runs"][cls];
     EXPECT_GT(counted, 0u) << cls;
@@ -171,9 +171,9 @@ TEST_F(CostHost, FirstSecondSampledOfALongerRecording) {
 // record --workload: one window per run, from the run's own start.
 TEST_F(CostHost, OneSamplePerWorkloadRun) {
   std::string out = file("wl.json");
-  LockscopeProcess rec("record", {"--backend", "tracepoint", "--stats", "--workload", "pty",
-                                  "--scope", "system", "--runs", "2", "--items", "500",
-                                  "--threads", "2", "-o", out});
+  LockscopeProcess rec(
+      "record", {"--backend", "tracepoint", "--stats", "--workload", "pty", "--scope", "system",
+                 "--runs", "2", "--items", "500", "--threads", "2", "-o", out});
   ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
   json p = read_json(out);
   ASSERT_EQ(p["runs"].size(), 2u);

@@ -11,8 +11,7 @@
 namespace lockscope {
 namespace {
 
-ProgramStats prog(const std::string& name, const std::string& attach, uint64_t runs,
-                  uint64_t ns) {
+ProgramStats prog(const std::string& name, const std::string& attach, uint64_t runs, uint64_t ns) {
   return {name, attach, runs, ns, 0};
 }
 
@@ -25,10 +24,10 @@ CostSample sample() {
               prog("ls_lock_irq", "fexit/_raw_spin_lock_irq", 50, 5'000),
               prog("ls_unlock", "fentry/_raw_spin_unlock", 10, 1'000),
               prog("btf_waking", "tp_btf/sched_waking", 0, 0)};
-  s.after = {prog("ls_lock", "fexit/_raw_spin_lock", 1'100, 110'000),       // +1000, 100 ns each
+  s.after = {prog("ls_lock", "fexit/_raw_spin_lock", 1'100, 110'000),          // +1000, 100 ns each
              prog("ls_lock_irq", "fexit/_raw_spin_lock_irq", 3'050, 605'000),  // +3000, 200 ns
              prog("ls_unlock", "fentry/_raw_spin_unlock", 4'010, 241'000),     // +4000, 60 ns
-             prog("btf_waking", "tp_btf/sched_waking", 2'000, 1'000'000)};   // +2000, 500 ns
+             prog("btf_waking", "tp_btf/sched_waking", 2'000, 1'000'000)};     // +2000, 500 ns
   s.counted_before.assign(LS_RUN_MAX, 7);
   s.counted_after.assign(LS_RUN_MAX, 7);
   s.counted_after[LS_RUN_LOCKED] = 7 + 4'000;
