@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "commands.hpp"
 #include "lockscope/core/error.hpp"
@@ -47,6 +48,7 @@ void attach_lock_metrics(std::vector<Run>& runs, Run lock, bool per_scope, uint3
     r.metrics = lock.metrics;
     r.counters = lock.counters;
     r.drops = lock.drops;
+    r.cost = lock.cost;
   }
 }
 
@@ -56,16 +58,21 @@ int record_workload(const RecordOpts& o, PreparedWorkload pw) {
   Attached a = attach(o, true);
   std::vector<ProgramStats> stats0;
   auto t0 = std::chrono::steady_clock::now();
+  std::optional<CostSampler> sampler;  // one sampled window per run
   RunStartHook start = [&](const PlanStep& s) {
     a.session->reset();
     stats0 = a.session->program_stats();
+    sampler.emplace(*a.session, o.stats ? 0.0 : kCostWindowS);
     t0 = std::chrono::steady_clock::now();
     std::fprintf(stderr, "lockscope: %s run %u/%u%s%s\n", pw.name.c_str(), s.index + 1, s.total,
                  s.scope.empty() ? "" : ", scope ", s.scope.c_str());
   };
   RunEndHook end = [&](const PlanStep& s, std::vector<Run>& runs) {
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CostSample cost = sampler->finish();
+    sampler.reset();
     Recording rec = capture(*a.session, stats0, dt);
+    rec.cost = std::move(cost);
     attach_lock_metrics(runs, finish_run(rec, a.availability, a.syms),
                         pw.workload->follows_default_scope(), s.repetition);
   };
@@ -74,6 +81,7 @@ int record_workload(const RecordOpts& o, PreparedWorkload pw) {
     a.profile.runs = run_plan(*pw.workload, pw.plan, start, end, &done);
   } catch (const Error& e) {
     // Interrupted or failed mid-plan: keep what was measured.
+    sampler.reset();  // its window reads the session
     a.session.reset();
     if (done.empty()) throw;
     a.profile.runs = std::move(done);
@@ -102,6 +110,7 @@ int record_plain(const RecordOpts& o) {
   plan.duration_s = o.duration;
   plan.command = o.command;
   plan.interval_s = o.interval;
+  plan.cost_window_s = o.stats ? 0.0 : kCostWindowS;  // --stats: the whole recording
   Snapshot prev = a.session->snapshot();
   if (o.interval > 0) std::fputs(output::render_interval_header().c_str(), stdout);
   IntervalFn tick = [&](double t) {

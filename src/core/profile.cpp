@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "lockscope/core/cost.hpp"
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/version.hpp"
 
@@ -304,6 +305,37 @@ WorkloadResult workload_from_json(const Reader& r, const json& j, const std::str
   return w;
 }
 
+// The recorded part of a cost; the derived figures are computed again
+// (derive_cost) once the run's metrics are read.
+Cost cost_from_json(const Reader& r, const json& j, const std::string& where) {
+  std::string status = r.str(r.field(j, "status", where), where + ".status");
+  if (status == "unavailable") return Cost::unavailable(r.opt_str(j, "reason", where));
+  if (status != "ok") r.fail(where + ".status", "expected \"ok\" or \"unavailable\"");
+  Cost c;
+  c.ok = true;
+  c.source = r.opt_str(j, "source", where);
+  c.window_s = r.num(r.field(j, "window_s", where), where + ".window_s");
+  if (!(c.window_s > 0)) r.fail(where + ".window_s", "a sampled window is longer than 0 s");
+  c.cpus = static_cast<uint32_t>(r.u64(r.field(j, "cpus", where), where + ".cpus"));
+  if (c.cpus == 0) r.fail(where + ".cpus", "expected at least one CPU");
+  const json& programs = r.field(j, "programs", where);
+  if (!programs.is_array()) r.fail(where + ".programs", "expected an array");
+  for (size_t i = 0; i < programs.size(); ++i) {
+    std::string w = where + ".programs[" + std::to_string(i) + "]";
+    ProgramCost p;
+    p.attach = r.str(r.field(programs[i], "attach", w), w + ".attach");
+    p.runs = r.u64(r.field(programs[i], "runs", w), w + ".runs");
+    p.run_time_ns = r.u64(r.field(programs[i], "run_time_ns", w), w + ".run_time_ns");
+    c.programs.push_back(std::move(p));
+  }
+  if (j.contains("counted_runs")) {
+    const json& n = j["counted_runs"];
+    if (!n.is_object()) r.fail(where + ".counted_runs", "expected an object");
+    for (const auto& [k, v] : n.items()) c.counted_runs[k] = r.u64(v, where + ".counted_runs." + k);
+  }
+  return c;
+}
+
 }  // namespace
 
 std::string profile_to_json(const Profile& p, bool pretty) {
@@ -317,6 +349,7 @@ std::string profile_to_json(const Profile& p, bool pretty) {
                {"metrics", metrics}, {"counters", r.counters},     {"drops", r.drops}};
     if (r.boot >= 0) jr["boot"] = r.boot;
     if (r.workload) jr["workload"] = workload_to_json(*r.workload);
+    if (r.cost) jr["cost"] = cost_to_json(*r.cost);
     runs.push_back(jr);
   }
   json j = {
@@ -444,6 +477,10 @@ Profile profile_from_json(const std::string& text, const std::string& origin) {
       if (!jr[key].is_object()) r.fail(w + "." + key, "expected an object");
       auto& dst = std::string(key) == "counters" ? run.counters : run.drops;
       for (const auto& [k, v] : jr[key].items()) dst[k] = r.u64(v, w + "." + key + "." + k);
+    }
+    if (jr.contains("cost")) {  // absent in profiles written before costs were recorded
+      run.cost = cost_from_json(r, jr["cost"], w + ".cost");
+      derive_cost(run);
     }
     p.runs.push_back(std::move(run));
   }

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "internal.hpp"
+#include "lockscope/core/cost.hpp"
 #include "lockscope/core/error.hpp"
 #include "lockscope/output/output.hpp"
 
@@ -151,7 +152,14 @@ Run merge_runs(const std::vector<const Run*>& runs) {
     }
     for (const auto& [k, v] : r->counters) out.counters[k] += v;
     for (const auto& [k, v] : r->drops) out.drops[k] += v;
+    if (r->cost) {
+      if (out.cost)
+        merge_cost(*out.cost, *r->cost);
+      else
+        out.cost = r->cost;
+    }
   }
+  derive_cost(out);  // with the merged hold metric
   return out;
 }
 
@@ -284,6 +292,18 @@ std::string probe_effect_line(const Metric& m) {
       "lockscope's own programs inside: {:.2f} runs, {} per event ({} in all), taken out of the "
       "values",
       double(e.runs) / n, format_ns(double(e.removed_ns) / n), format_ns(double(e.removed_ns)));
+}
+
+std::string cost_line(const Cost& c) {
+  if (!c.ok) return "unavailable: " + c.reason;
+  std::string what = fmt::format("{} hook runs/s, {} of CPU", format_grouped(c.hook_runs_per_s),
+                                 format_share(c.cpu_fraction));
+  std::string window = fmt::format("sampled {:.1f} s, {}", c.window_s,
+                                   c.source.empty() ? std::string(kCostSource) : c.source);
+  if (c.added_per_hold_ns)
+    return fmt::format("{}, +{} per pool->lock hold ({})", what, format_ns(*c.added_per_hold_ns),
+                       window);
+  return fmt::format("{} ({}); per pool->lock hold: unavailable ({})", what, window, c.hold_reason);
 }
 
 std::string loss_line(const Metric& m) {

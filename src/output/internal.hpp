@@ -37,6 +37,9 @@ std::string drops_list(const Run& r);
 // "lockscope's own programs inside: 7.10 runs, 1.92 µs per event (...)", or
 // "" when the metric carries no probe effect.
 std::string probe_effect_line(const Metric& m);
+// "412,345 hook runs/s, 2.1% of CPU, +1.30 µs per pool->lock hold (sampled
+// 1.0 s, kernel BPF stats)", or "unavailable: REASON".
+std::string cost_line(const Cost& c);
 // "LOST 0.2% of its events: ...", or "" when it lost nothing.
 std::string loss_line(const Metric& m);
 // "45,678 items/s" or "median 45,678 items/s (40,000 .. 50,000, 5 runs)"

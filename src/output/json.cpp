@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "internal.hpp"
+#include "lockscope/core/cost.hpp"
 
 namespace lockscope::output::detail {
 
@@ -44,6 +45,7 @@ std::string render_json(const Profile& p, const Selection& s, const ReportOption
                {"runs", g.run_indices}, {"duration_s", run.duration_s},
                {"drops", run.drops},    {"total_drops", run.total_drops()}};
     if (!g.items_per_sec.empty()) jg["items_per_sec"] = g.items_per_sec;
+    if (run.cost) jg["cost"] = cost_to_json(*run.cost);
     json metrics = json::object();
     for (const auto& name : s.metrics) {
       auto it = run.metrics.find(name);

@@ -40,6 +40,7 @@ std::string render_summary(const Run& run, size_t top_sites) {
         o += fmt::format("    {:<56} n={}\n", where, s.count);
     }
   }
+  if (run.cost) o += fmt::format("{:<32} {}\n", "cost", detail::cost_line(*run.cost));
   uint64_t lost = run.total_drops();
   if (lost) {
     o += fmt::format("LOST DATA: {} events ({:.4f}% of the hooks' events)\n", lost,

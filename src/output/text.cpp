@@ -299,6 +299,25 @@ std::string wait_line(const std::string& name, const Metric& m) {
                      format_ns(double(h.sum())), format_ns(double(h.max())), format_ns(h.mean()));
 }
 
+// -v: each program's share of the cost, and the terms of the time per hold.
+Table cost_table(const Cost& c) {
+  Table t;
+  t.head = {"program", "runs", "runs/s", "ns/run"};
+  t.left = {true, false, false, false};
+  for (const auto& p : c.programs)
+    t.rows.push_back({p.attach, format_count(p.runs), format_grouped(p.runs_per_s),
+                      p.ns_per_run ? fmt::format("{:.1f}", *p.ns_per_run) : "-"});
+  return t;
+}
+
+std::string hold_terms(const Cost& c) {
+  if (!c.added_per_hold_ns) return {};
+  return fmt::format(
+      "per pool->lock hold: fexit lock {} + fentry unlock {} + inside the hold {} = {}",
+      format_ns(c.lock_ns), format_ns(c.unlock_ns), format_ns(c.inside_ns),
+      format_ns(*c.added_per_hold_ns));
+}
+
 }  // namespace
 
 std::string render_text(const Profile& p, const Selection& s, const ReportOptions& o) {
@@ -322,6 +341,14 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
              "\n";
     if (!g.items_per_sec.empty())
       out += "workload " + g.workload_name + ": " + throughput(g) + "\n";
+    if (run.cost) {
+      const Cost& c = *run.cost;
+      out += (c.ok ? std::string("cost  ") : st.yellow("cost  ")) + cost_line(c) + "\n";
+      if (o.verbose && c.ok) {
+        out += "\n" + cost_table(c).text("  ", o.width, {0});
+        if (std::string l = hold_terms(c); !l.empty()) out += "  " + l + "\n";
+      }
+    }
     for (const auto& name : s.metrics) {
       auto it = run.metrics.find(name);
       if (it == run.metrics.end()) continue;
@@ -379,6 +406,14 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
                          format_count(run.total_drops()), drops_list(run));
     if (!g.items_per_sec.empty())
       out += "Workload `" + g.workload_name + "`: " + throughput(g) + "\n\n";
+    if (run.cost) {
+      const Cost& c = *run.cost;
+      out += "Cost: " + cost_line(c) + "\n\n";
+      if (o.verbose && c.ok) {
+        out += cost_table(c).markdown() + "\n";
+        if (std::string l = hold_terms(c); !l.empty()) out += l + "\n\n";
+      }
+    }
     for (const auto& name : s.metrics) {
       auto it = run.metrics.find(name);
       if (it == run.metrics.end()) continue;

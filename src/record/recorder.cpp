@@ -16,6 +16,7 @@
 #include "lockscope/bpf_shared.h"
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
+#include "lockscope/core/metrics.hpp"
 #include "lockscope/core/signals.hpp"
 #include "lockscope/record/run_builder.hpp"
 
@@ -37,11 +38,8 @@ void add_recursion_misses(Run& run, const Snapshot& snap, const std::vector<Prog
                           const std::vector<ProgramStats>& before) {
   std::map<std::string, uint64_t> misses;
   std::vector<uint64_t> class_misses(LS_RUN_MAX, 0);
-  for (const auto& p : now) {
-    uint64_t prev = 0;
-    for (const auto& b : before)
-      if (b.name == p.name) prev = b.recursion_misses;
-    uint64_t miss = p.recursion_misses > prev ? p.recursion_misses - prev : 0;
+  for (const auto& p : stats_since(now, before)) {
+    uint64_t miss = p.recursion_misses;
     if (miss == 0) continue;
     run.drops["recursion_misses." + p.attach] = miss;
     misses[p.attach] = miss;
@@ -111,6 +109,7 @@ Recording record(BpfSession& session, const RecordPlan& plan, const IntervalFn& 
   Recording rec;
   auto t0 = Clock::now();
   auto stats0 = session.program_stats();
+  CostSampler sampler(session, plan.cost_window_s);
   if (!plan.command.empty()) {
     pid_t pid = spawn(plan.command);
     int status = wait_child(pid, plan.duration_s, t0, tick, plan.interval_s);
@@ -132,7 +131,9 @@ Recording record(BpfSession& session, const RecordPlan& plan, const IntervalFn& 
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
+  CostSample cost = sampler.finish();
   Recording done = capture(session, std::move(stats0), seconds_since(t0));
+  done.cost = std::move(cost);
   done.command_status = std::move(rec.command_status);
   done.stopped_by_signal = stop_signal();
   return done;
@@ -152,6 +153,10 @@ Run finish_run(const Recording& rec, const std::map<std::string, Availability>& 
   Run run = build_run(rec.snapshot, availability, syms);
   run.duration_s = rec.duration_s;
   add_recursion_misses(run, rec.snapshot, rec.stats_after, rec.stats_before);
+  if (rec.cost) {
+    auto hold = run.metrics.find(metric::kPoolLockHold);
+    run.cost = cost_from_sample(*rec.cost, hold == run.metrics.end() ? nullptr : &hold->second);
+  }
   return run;
 }
 

@@ -245,6 +245,12 @@ class Session final : public BpfSession {
     clear_map<uint32_t>(skel_->maps.stacks);
   }
 
+  std::vector<uint64_t> hook_runs() override {
+    Snapshot s = Snapshot::zeroed();
+    read_runs(s);
+    return s.runs;
+  }
+
   std::vector<ProgramStats> program_stats() override { return programs_.stats(); }
 
  private:
@@ -317,6 +323,7 @@ class FloorSession final : public BpfSession {
   const std::vector<std::string>& attached() const override { return programs_.attached; }
   const std::vector<HookRefusal>& refused() const override { return programs_.refused; }
   Snapshot snapshot() override { return Snapshot::zeroed(); }
+  std::vector<uint64_t> hook_runs() override { return Snapshot::zeroed().runs; }
   void reset() override {}
   std::vector<ProgramStats> program_stats() override { return programs_.stats(); }
 

@@ -85,19 +85,6 @@ Error cannot_listen(const ListenAddress& a, const std::string& why) {
                      "or choose another with --listen HOST:PORT");
 }
 
-// Each program's runs and time since `before` (programs match by name).
-std::vector<ProgramStats> since(const std::vector<ProgramStats>& now,
-                                const std::vector<ProgramStats>& before) {
-  std::vector<ProgramStats> out = now;
-  for (auto& p : out)
-    for (const auto& b : before)
-      if (b.name == p.name) {
-        p.run_cnt = p.run_cnt >= b.run_cnt ? p.run_cnt - b.run_cnt : 0;
-        p.run_time_ns = p.run_time_ns >= b.run_time_ns ? p.run_time_ns - b.run_time_ns : 0;
-      }
-  return out;
-}
-
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -167,7 +154,7 @@ void serve_until_stopped(const ServeSession& s, MetricsEndpoint& endpoint, const
     Run run = finish_run(rec, *s.availability, *s.syms);
     std::vector<ProgramStats> programs;
     if (o.program_stats) {
-      programs = since(rec.stats_after, stats0);
+      programs = stats_since(rec.stats_after, stats0);
       ctx.programs = &programs;
     }
     auto families = exposition(run, ctx, labels);

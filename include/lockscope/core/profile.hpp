@@ -86,6 +86,44 @@ struct WorkloadResult {
   std::optional<Histogram> latency;          // full round-trip histogram where measured
 };
 
+// One lockscope program's share of a run's cost: its runs and the time the
+// kernel measured inside it during the sampled window.
+struct ProgramCost {
+  std::string attach;                // section, e.g. "tp_btf/sched_switch"
+  uint64_t runs = 0;                 // runs in the window
+  uint64_t run_time_ns = 0;          // time inside the program in the window
+  double runs_per_s = 0;             // derived: runs / window_s
+  std::optional<double> ns_per_run;  // derived: run_time_ns / runs (none without runs)
+};
+
+// What lockscope itself cost during a run (docs/profile-format.md, "Cost"):
+// kernel BPF run-time stats of its programs, sampled for a window of the run.
+// Unavailable (with the reason) when the stats could not be had: never zeros.
+struct Cost {
+  bool ok = false;
+  std::string reason;   // why unavailable
+  std::string source;   // "kernel BPF stats"
+  double window_s = 0;  // length of the sampled window
+  uint32_t cpus = 0;    // online CPUs, the denominator of cpu_fraction
+  std::vector<ProgramCost> programs;
+  // The window's runs as lockscope's programs counted them themselves, by
+  // class ("waking", "switch", ...): a check of the kernel's run counts.
+  std::map<std::string, uint64_t> counted_runs;
+
+  // Derived (derive_cost(), lockscope/core/cost.hpp); recomputed on load.
+  double hook_runs_per_s = 0;  // runs of all lockscope programs per second
+  double cpu_fraction = 0;     // their run time per second / (cpus x 1e9)
+  // How much longer a pool->lock is held because of lockscope, per hold:
+  // lock_ns + unlock_ns + inside_ns; unavailable with `hold_reason`.
+  std::optional<double> added_per_hold_ns;
+  std::string hold_reason;
+  double lock_ns = 0;    // ns/run of the fexit lock programs, weighted by runs
+  double unlock_ns = 0;  // ns/run of the fentry unlock programs, weighted by runs
+  double inside_ns = 0;  // the hold metric's probe_effect.mean_removed_ns
+
+  static Cost unavailable(std::string why);
+};
+
 struct Run {
   std::string scope;        // affinity scope, empty for a plain recording
   uint32_t repetition = 0;  // 0-based repetition of this scope
@@ -95,6 +133,7 @@ struct Run {
   std::map<std::string, Metric> metrics;
   std::map<std::string, uint64_t> counters;  // raw BPF counters, by name
   std::map<std::string, uint64_t> drops;     // losses by name; non-zero = lossy
+  std::optional<Cost> cost;                  // absent in profiles before costs were recorded
 
   uint64_t total_drops() const;
   // The largest loss of any metric (MetricLoss::fraction). Profiles written

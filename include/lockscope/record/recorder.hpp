@@ -6,11 +6,13 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lockscope/core/profile.hpp"
 #include "lockscope/probe/probe.hpp"
+#include "lockscope/record/cost.hpp"
 #include "lockscope/record/load_plan.hpp"
 #include "lockscope/record/session.hpp"
 #include "lockscope/record/symbolizer.hpp"
@@ -21,6 +23,9 @@ struct RecordPlan {
   double duration_s = 0;             // 0 = until stopped (or the command exits)
   std::vector<std::string> command;  // run for its life when non-empty
   double interval_s = 0;             // > 0: call the interval callback
+  // Kernel BPF stats are sampled for the first cost_window_s of the run
+  // (or the whole run when shorter); 0 = for the whole run (record --stats).
+  double cost_window_s = kCostWindowS;
 };
 
 // Called every interval with the elapsed seconds.
@@ -32,6 +37,7 @@ struct Recording {
   std::string command_status;  // "exit 0", "killed by ..."; empty without a command
   Snapshot snapshot;
   std::vector<ProgramStats> stats_before, stats_after;
+  std::optional<CostSample> cost;  // the run's sampled window (absent: no cost)
 };
 
 // What the session holds now: its snapshot and program stats, with the
@@ -40,7 +46,8 @@ Recording capture(BpfSession& session, std::vector<ProgramStats> stats_before, d
 
 Recording record(BpfSession& session, const RecordPlan& plan, const IntervalFn& tick);
 
-// The run of a recording: metrics, drops (incl. recursion misses), duration.
+// The run of a recording: metrics, drops (incl. recursion misses), duration,
+// and its cost when the recording sampled one.
 Run finish_run(const Recording& rec, const std::map<std::string, Availability>& availability,
                const Symbolizer& syms);
 

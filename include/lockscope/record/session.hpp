@@ -35,6 +35,11 @@ struct ProgramStats {
   uint64_t recursion_misses = 0;
 };
 
+// Each program's runs, time and recursion misses since `before` (programs
+// match by name; a program not in `before` counts from zero).
+std::vector<ProgramStats> stats_since(const std::vector<ProgramStats>& now,
+                                      const std::vector<ProgramStats>& before);
+
 // A loaded and attached set of programs. Destroying it detaches everything.
 class BpfSession {
  public:
@@ -48,6 +53,9 @@ class BpfSession {
   // runs (a hold open across it is dropped; the learned locks stay).
   virtual void reset() = 0;
   virtual std::vector<ProgramStats> program_stats() = 0;
+  // The programs' runs as they count them, by enum ls_run_class, summed
+  // over the CPUs (zeroed by reset()); one map read, cheap.
+  virtual std::vector<uint64_t> hook_runs() = 0;
 };
 
 // open -> configure -> load -> attach. Throws Error(kExitUnsupported) when

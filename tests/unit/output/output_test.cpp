@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
@@ -188,6 +189,77 @@ TEST(Report, DropsAreShownAndUnavailableMetricsCarryTheirReason) {
   p.runs[0].drops.clear();
   t = render_report(p, text_options(Format::kText, ""));
   EXPECT_EQ(t.find("DROPS"), std::string::npos);
+}
+
+// The cost line next to the metrics: hook runs/s, CPU share, time added per
+// pool->lock hold, the window; -v lists each program; --format json keeps it.
+Cost sampled_cost() {
+  Cost c;
+  c.ok = true;
+  c.source = "kernel BPF stats";
+  c.window_s = 1.0;
+  c.cpus = 4;
+  c.programs = {{"fexit/_raw_spin_lock", 300'000, 30'000'000, 0, std::nullopt},
+                {"fentry/_raw_spin_unlock", 100'000, 8'000'000, 0, std::nullopt},
+                {"tp_btf/sched_switch", 12'345, 2'000'000, 0, std::nullopt}};
+  return c;
+}
+
+TEST(Report, CostLineNextToTheMetrics) {
+  Profile p = load_profile(kData + "record.json");
+  EXPECT_EQ(render_report(p, text_options(Format::kText, "")).find("cost "), std::string::npos)
+      << "a profile without a cost says nothing about it";
+  Metric& hold = p.runs[0].metrics.at(metric::kPoolLockHold);
+  hold.probe_effect = ProbeEffect{hold.events() * 1000, hold.events()};  // 1 µs inside each hold
+  p.runs[0].cost = sampled_cost();
+  p = profile_from_json(profile_to_json(p), "with-cost");  // derived figures made on load
+  std::string t = render_report(p, text_options(Format::kText, ""));
+  // 412,345 runs/s; 40 ms of 4 CPU-seconds; 100 + 80 + 1000 ns per hold.
+  EXPECT_NE(t.find("\ncost  412,345 hook runs/s, 1.0% of CPU, +1.18 µs per pool->lock hold "
+                   "(sampled 1.0 s, kernel BPF stats)\n"),
+            std::string::npos)
+      << t;
+  EXPECT_LT(t.find("== recording"), t.find("\ncost  "));
+  EXPECT_LT(t.find("\ncost  "), t.find(metric::kPoolLockHold));
+  EXPECT_EQ(t.find("ns/run"), std::string::npos) << "the table is -v's";
+
+  ReportOptions v = text_options(Format::kText, "");
+  v.verbose = true;
+  v.width = 120;
+  std::string tv = render_report(p, v);
+  EXPECT_NE(tv.find("tp_btf/sched_switch"), std::string::npos) << tv;
+  EXPECT_NE(tv.find("162.0"), std::string::npos) << "sched_switch ns/run\n" << tv;
+  EXPECT_NE(tv.find("fexit lock 100 ns + fentry unlock 80 ns + inside the hold 1.00 µs = 1.18 µs"),
+            std::string::npos)
+      << tv;
+
+  std::string md = render_report(p, text_options(Format::kMarkdown, ""));
+  EXPECT_NE(md.find("Cost: 412,345 hook runs/s"), std::string::npos) << md;
+
+  auto j = nlohmann::json::parse(render_report(p, text_options(Format::kJson, "")));
+  const auto& c = j["groups"][0]["cost"];
+  EXPECT_EQ(c["status"], "ok");
+  EXPECT_DOUBLE_EQ(c["hook_runs_per_s"].get<double>(), 412'345.0);
+  EXPECT_DOUBLE_EQ(c["added_per_hold"]["ns"].get<double>(), 1180.0);
+}
+
+TEST(Report, UnavailableCostSaysWhy) {
+  Profile p = load_profile(kData + "record.json");
+  p.runs[0].cost = Cost::unavailable("cannot enable kernel BPF stats: Operation not permitted");
+  std::string t = render_report(p, text_options(Format::kText, ""));
+  EXPECT_NE(
+      t.find("\ncost  unavailable: cannot enable kernel BPF stats: Operation not permitted\n"),
+      std::string::npos)
+      << t;
+  // No holds timed (tracepoint backend): the rates stay, the per-hold figure says why.
+  p.runs[0].metrics.at(metric::kPoolLockHold) = Metric::unavailable("needs fentry (EPERM)");
+  p.runs[0].cost = sampled_cost();
+  p = profile_from_json(profile_to_json(p), "no-holds");
+  t = render_report(p, text_options(Format::kText, ""));
+  EXPECT_NE(t.find("(sampled 1.0 s, kernel BPF stats); per pool->lock hold: unavailable (no "
+                   "pool->lock hold was timed (pool_lock_hold_ns is unavailable))"),
+            std::string::npos)
+      << t;
 }
 
 TEST(Report, SitesSortedByTotalTime) {
