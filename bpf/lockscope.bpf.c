@@ -190,8 +190,9 @@ static __always_inline void self_end(struct ls_cpu_state *st, struct self_clock 
  * its caller]. The slot holding "traced function + a few bytes" is found,
  * and the next one is the caller. One probe read instead of a stack walk
  * (bpf_get_stackid costs ~10x the whole hook). Should a kernel lay the frame
- * out differently, no slot matches and the site is 0 ("[unknown]"), never a
- * wrong name. Without bpf_probe_read_kernel() there is no site.
+ * out differently, no slot matches and the site is 0 ("[unknown]"); the one
+ * layout without the traced function's return slot is recognised below.
+ * Without bpf_probe_read_kernel() there is no site.
  */
 static __always_inline __u64 caller_ip(void *ctx)
 {
@@ -208,6 +209,12 @@ static __always_inline __u64 caller_ip(void *ctx)
 		return slots[2];
 	if (slots[2] - fip <= 32)
 		return slots[3];
+	/* Debian's 7.x kernels enter an fexit trampoline with no return into
+	 * the traced function on the stack: [arg][return value][saved rbp]
+	 * [return into its caller] (seen with bpf_printk). A return address
+	 * is kernel text: the top 2 GiB, above the direct map and the stacks. */
+	if (slots[2] >= 0xffffffff80000000ull)
+		return slots[2];
 	return 0;
 }
 
