@@ -19,6 +19,18 @@ Selection select(const Profile& p, const ReportOptions& o);
 
 // Sites sorted by total time (sum of the site histogram), then count, then name.
 std::vector<const SiteEntry*> sorted_sites(const Metric& m);
+// pool_lock_wait_ns, rq_lock_wait_ns: shown with total wait, max and mean.
+bool is_wait_metric(const std::string& name);
+// A metric's site table: sorted (most total time, then count, first), the
+// first `top` rows (0: all; `hidden` gets the rest's number). Waits are
+// per caller with contended, total wait, max and mean; other timed sites
+// with count, total, mean, p95; counted sites with count and share.
+struct SiteRows {
+  std::vector<std::string> head;
+  std::vector<bool> left;  // text columns
+  std::vector<std::vector<std::string>> rows;
+};
+SiteRows site_rows(const std::string& name, const Metric& m, size_t top, size_t* hidden);
 // "kernel 7.3.4 (post-patch, merged) · 4 CPUs · backend fentry", etc.
 std::string profile_facts(const Profile& p);
 // The refused hooks: one line each with `verbose` or when there is one, else

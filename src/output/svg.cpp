@@ -604,39 +604,8 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
                           {true, false, false, false, false, false}, rows);
       }
       if (!m.by_site.empty()) {
-        auto sites = sorted_sites(m);
-        auto any = [&](auto pred) { return std::any_of(sites.begin(), sites.end(), pred); };
-        bool timed = any([](const SiteEntry* e) { return e->hist.has_value(); });
-        bool detail = any([](const SiteEntry* e) { return !e->detail.empty(); });
-        bool kind = any([](const SiteEntry* e) { return !e->kind.empty(); });
-        uint64_t all = 0;
-        for (const SiteEntry* e : sites) all += e->count;
-        std::vector<std::string> head = {"site"};
-        std::vector<bool> left = {true};
-        if (detail) head.emplace_back("workqueue"), left.push_back(true);
-        if (kind) head.emplace_back("kind"), left.push_back(true);
-        head.emplace_back("count"), left.push_back(false);
-        for (const char* c : timed ? std::vector<const char*>{"total", "mean", "p95"}
-                                   : std::vector<const char*>{"share"})
-          head.emplace_back(c), left.push_back(false);
-        std::vector<std::vector<std::string>> rows;
-        for (const SiteEntry* e : sites) {
-          std::vector<std::string> r = {e->site};
-          if (detail) r.push_back(e->detail);
-          if (kind) r.push_back(e->kind);
-          r.push_back(format_count(e->count));
-          if (!timed) {
-            r.push_back(all ? format_share(double(e->count) / double(all)) : "-");
-          } else if (e->hist && !e->hist->empty()) {
-            r.push_back(format_ns(double(e->hist->sum())));
-            r.push_back(format_ns(e->hist->mean()));
-            r.push_back(format_ns(e->hist->quantile(0.95).value));
-          } else {
-            r.insert(r.end(), {"-", "-", "-"});
-          }
-          rows.push_back(r);
-        }
-        out += html_table(head, left, rows);
+        SiteRows sr = site_rows(name, m, 0, nullptr);
+        out += html_table(sr.head, sr.left, sr.rows);
         for (auto& f : flame_panels(g, {name}, ""))
           out += "<div class=\"flamebox\">" + svg_doc({f}, false, "") + "</div>\n";
       }

@@ -205,6 +205,47 @@ TEST(Report, SitesSortedByTotalTime) {
   EXPECT_LT(kick, qw);
 }
 
+// A pool->lock wait metric as a recording under fentry has it: three
+// callers, one of which waited long once.
+Profile with_waits() {
+  Profile p = load_profile(kData + "record.json");
+  Metric w;
+  w.hist = Histogram{};
+  auto site = [&](const char* name, std::initializer_list<uint64_t> waits) {
+    SiteEntry e{name, "", "percpu", 0, Histogram{}};
+    for (uint64_t v : waits) e.hist->add(v), w.hist->add(v);
+    e.count = e.hist->count();
+    w.by_site.push_back(e);
+  };
+  site("worker_thread", {900, 1100, 1300, 1500, 800, 700});
+  site("__queue_work", {2'000, 150'000});
+  site("pwq_dec_nr_in_flight", {400});
+  w.count = w.hist->count();
+  sort_sites(w.by_site);
+  p.runs[0].metrics[metric::kPoolLockWait] = w;
+  return p;
+}
+
+TEST(Report, GoldenWaitsPerCallerByTotalWait) {
+  ReportOptions o = text_options(Format::kText, "record.json");
+  o.metrics = {metric::kPoolLockWait};
+  std::string t = render_report(with_waits(), o);
+  expect_golden(t, "waits.txt");
+  // perf lock contention's columns, the caller with the most total wait first.
+  EXPECT_NE(t.find("contended 9 · total wait"), std::string::npos);
+  size_t head = t.find("caller");
+  ASSERT_NE(head, std::string::npos);
+  for (const char* c : {"contended", "total wait", "max", "mean"})
+    EXPECT_NE(t.find(c, head), std::string::npos) << c;
+  EXPECT_LT(t.find("__queue_work", head), t.find("worker_thread", head));
+  EXPECT_LT(t.find("worker_thread", head), t.find("pwq_dec_nr_in_flight", head));
+  // The same table in the page.
+  o.format = Format::kHtml;
+  std::string h = render_report(with_waits(), o);
+  EXPECT_NE(h.find("<th class=\"l\">caller</th>"), std::string::npos);
+  EXPECT_NE(h.find("<th>total wait</th>"), std::string::npos);
+}
+
 TEST(Report, RepetitionsOfAScopeAreMergedAndRunSelectsOne) {
   Profile p = load_profile(kData + "bench_base.json");
   auto groups = group_runs(p);
