@@ -60,6 +60,20 @@ struct Pct {
 };
 inline constexpr Pct kPcts[] = {{"p50", 0.50}, {"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}};
 
+// Where a marker label goes: at the marker's x (right of it, or left where it
+// would pass x_max and fits right of x_min), in the lowest row (at `baseline`, rows `row_h`
+// upwards) where it is clear of every label already placed; labels are placed from the left.
+// `widths`: each label's text width. In the order of `xs`.
+struct LabelSpot {
+  double x = 0, y = 0;      // text anchor point
+  bool end_anchor = false;  // text-anchor="end"
+  int row = 0;
+  double left = 0, right = 0;  // the text's extent
+};
+std::vector<LabelSpot> place_labels(const std::vector<double>& xs,
+                                    const std::vector<double>& widths, double x_min, double x_max,
+                                    double baseline, double row_h);
+
 // An identifier-safe form of a name (for SVG ids).
 std::string slug(const std::string& s);
 

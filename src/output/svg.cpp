@@ -30,6 +30,10 @@ const char* const kCandColor = "#d55e00";
 
 std::string num(double v) { return fmt::format("{:.1f}", v); }
 
+// The width of an 11 px label in the panels' font (DejaVu Sans averages
+// about 0.62 em a character; a little more, so estimates err wide).
+double label_width(const std::string& s) { return 7.0 * double(display_width(s)); }
+
 // Value label for ticks: "1 µs" rather than "1.00 µs".
 std::string tick_label(double ns) {
   std::string s = format_ns(ns);
@@ -135,10 +139,45 @@ double nice_step(double max) {
   return 10 * p;
 }
 
+}  // namespace
+
+std::vector<LabelSpot> place_labels(const std::vector<double>& xs,
+                                    const std::vector<double>& widths, double x_min, double x_max,
+                                    double baseline, double row_h) {
+  constexpr double kPad = 4, kGap = 6;
+  std::vector<size_t> order(xs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return xs[a] < xs[b]; });
+  std::vector<LabelSpot> out(xs.size());
+  std::vector<std::vector<std::pair<double, double>>> rows;  // taken spans per row
+  for (size_t i : order) {
+    LabelSpot& l = out[i];
+    l.end_anchor = xs[i] + kPad + widths[i] > x_max && xs[i] - kPad - widths[i] >= x_min;
+    l.x = l.end_anchor ? xs[i] - kPad : xs[i] + kPad;
+    l.left = l.end_anchor ? l.x - widths[i] : l.x;
+    l.right = l.left + widths[i];
+    size_t r = 0;
+    auto clashes = [&](size_t row) {
+      return std::any_of(rows[row].begin(), rows[row].end(), [&](const auto& s) {
+        return l.left < s.second + kGap && s.first < l.right + kGap;
+      });
+    };
+    while (r < rows.size() && clashes(r)) ++r;
+    if (r == rows.size()) rows.emplace_back();
+    rows[r].emplace_back(l.left, l.right);
+    l.row = int(r);
+    l.y = baseline - double(r) * row_h;
+  }
+  return out;
+}
+
+namespace {
+
 // Log-x histogram of one metric: 8 bins per octave, bar height = share of
-// events in the bin, dashed markers at p50/p95/p99.
+// events in the bin, dashed markers at p50/p95/p99 labelled above the plot
+// (in rows where labels would collide).
 std::string hist_panel(const std::string& id, const std::string& title, const Histogram& h) {
-  const double ytop = 56, ybot = kH - kBottom;
+  const double ytop = 88, ybot = kH - kBottom;
   LogAxis ax;
   ax.include(h, true);
   std::map<long, uint64_t> bins;  // bin -> count
@@ -182,21 +221,27 @@ std::string hist_panel(const std::string& id, const std::string& title, const Hi
     double q;
     const char* color;
   } marks[] = {{"p50", 0.5, "#222"}, {"p95", 0.95, "#d55e00"}, {"p99", 0.99, "#a0307a"}};
-  int i = 0;
+  std::vector<double> xs, widths;
+  std::vector<std::string> texts;
   for (const auto& m : marks) {
-    double x = ax.x(h.quantile(m.q).value);
-    double ty = ytop + 12 + 14 * i++;
-    bool right = x > ax.x1 - 120;
+    texts.push_back(std::string(m.name) + " " + format_ns(h.quantile(m.q).value));
+    xs.push_back(ax.x(h.quantile(m.q).value));
+    widths.push_back(label_width(texts.back()));
+  }
+  // Rows of 13 px upwards from just above the plot; the subtitle ends at ~42.
+  std::vector<LabelSpot> spots = place_labels(xs, widths, 0, kW - 4, ytop - 6, 13);
+  for (size_t i = 0; i < std::size(marks); ++i) {
+    const LabelSpot& l = spots[i];
+    // The marker reaches up to its label's row.
     o += fmt::format(
         "<line class=\"marker {}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
         "stroke-dasharray=\"5 3\" stroke-width=\"1.5\"/>\n",
-        m.name, num(x), num(ytop), num(x), num(ybot), m.color);
+        marks[i].name, num(xs[i]), num(l.y - 9), num(xs[i]), num(ybot), marks[i].color);
     o += fmt::format(
-        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\" text-anchor=\"{}\" "
-        "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} "
-        "{}</text>\n",
-        num(right ? x - 4 : x + 4), num(ty), m.color, right ? "end" : "start", m.name,
-        xml_escape(format_ns(h.quantile(m.q).value)));
+        "<text class=\"marker-label\" x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\" "
+        "text-anchor=\"{}\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{}"
+        "</text>\n",
+        num(l.x), num(l.y), marks[i].color, l.end_anchor ? "end" : "start", xml_escape(texts[i]));
   }
   return o;
 }
