@@ -122,11 +122,24 @@ std::string axes(const LogAxis& ax, double ytop, double ybot,
   return o;
 }
 
+// The title, and the subtitle under it unless there is none.
 std::string panel_title(const std::string& title, const std::string& subtitle) {
-  return fmt::format(
-      "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}</text>\n"
-      "<text x=\"10\" y=\"38\" font-size=\"12\" fill=\"#555\">{}</text>\n",
-      xml_escape(title), xml_escape(subtitle));
+  std::string o =
+      fmt::format("<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
+                  xml_escape(title));
+  if (!subtitle.empty())
+    o += fmt::format("<text x=\"10\" y=\"38\" font-size=\"12\" fill=\"#555\">{}</text>\n",
+                     xml_escape(subtitle));
+  return o;
+}
+
+// "43.9× baseline": how many events a side has against the first (the CDFs
+// are normalised, so their shapes alone hide a change in count).
+std::string count_ratio(uint64_t n, uint64_t first, const std::string& first_label) {
+  if (first == 0) return {};
+  double r = double(n) / double(first);
+  return fmt::format(" ({}× {})", r >= 10 ? fmt::format("{:.0f}", r) : fmt::format("{:.3g}", r),
+                     first_label);
 }
 
 // A "nice" step for a y axis from 0 to `max` with at most ~5 ticks.
@@ -274,24 +287,29 @@ std::string cdf_panel(const std::string& title, const std::vector<CdfSeries>& se
   }
   std::vector<std::pair<double, std::string>> yt = {
       {0, "0%"}, {0.25, "25%"}, {0.5, "50%"}, {0.75, "75%"}, {1, "100%"}};
+  // Each curve is normalised to its own events: the axis says so.
   std::string o = panel_title(title, "");
-  // Legend: one line per series with its percentiles.
+  // Legend: one line per series with its count (the others' against the
+  // first's) and percentiles.
   double ly = 38;
   for (const auto& s : series) {
     const Histogram& h = *s.h;
+    std::string n = format_count(h.count());
+    if (&s != &series.front())
+      n += count_ratio(h.count(), series.front().h->count(), series.front().label);
     o += fmt::format(
         "<line x1=\"12\" y1=\"{0}\" x2=\"40\" y2=\"{0}\" stroke=\"{1}\" "
         "stroke-width=\"2.5\"{2}/>\n",
         num(ly - 4), s.color, s.dashed ? " stroke-dasharray=\"6 3\"" : "");
     o += fmt::format(
-        "<text x=\"46\" y=\"{}\" font-size=\"12\">{}: count {} · p50 {} · p95 {} · p99 {} · max "
-        "{}</text>\n",
-        num(ly), xml_escape(s.label), format_count(h.count()), format_ns(h.quantile(0.5).value),
+        "<text class=\"legend\" x=\"46\" y=\"{}\" font-size=\"12\">{}: n {} · p50 {} · p95 {} · "
+        "p99 {} · max {}</text>\n",
+        num(ly), xml_escape(s.label), xml_escape(n), format_ns(h.quantile(0.5).value),
         format_ns(h.quantile(0.95).value), format_ns(h.quantile(0.99).value),
         format_ns(double(h.max())));
     ly += 17;
   }
-  o += axes(ax, ytop, ybot, yt, "time per event (log scale)", "fraction of events ≤ x");
+  o += axes(ax, ytop, ybot, yt, "time per event (log scale)", "fraction of its events ≤ x");
   for (const auto& s : series)
     o += fmt::format(
         "<polyline class=\"series {}\" id=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" "

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -321,6 +323,22 @@ TEST(Pictures, DiffSvgOverlaysBaseAndCandidatePerScope) {
   for (const char* id : {"cdf-base-cpu-pool_lock_hold_ns", "cdf-cand-cpu-pool_lock_hold_ns",
                          "cdf-base-cache-pool_lock_hold_ns", "cdf-cand-cache-pool_lock_hold_ns"})
     EXPECT_NE(svg.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  // The CDFs are normalised: the legend gives each side's n, the candidate's
+  // against the baseline's.
+  EXPECT_EQ(occurrences(svg, "class=\"legend\""), 4u);
+  // No empty subtitle line.
+  EXPECT_EQ(svg.find("fill=\"#555\"></text>"), std::string::npos);
+  Profile more = cand;  // many more events of the same shape
+  for (auto& r : more.runs)
+    if (auto it = r.metrics.find(metric::kPoolLockHold); it != r.metrics.end() && it->second.hist)
+      it->second.hist->merge(Histogram(*it->second.hist)), it->second.hist->add(250);
+  uint64_t nb = group_runs(base)[0].merged.metrics.at(metric::kPoolLockHold).hist->count();
+  uint64_t nc = group_runs(more)[0].merged.metrics.at(metric::kPoolLockHold).hist->count();
+  ASSERT_NE(nb, nc);
+  std::string ratio = fmt::format("{:.3g}× ", double(nc) / double(nb));
+  svg = render_diff_svg(base, more);
+  EXPECT_NE(svg.find(": n " + format_count(nb) + " · p50"), std::string::npos);
+  EXPECT_NE(svg.find(": n " + format_count(nc) + " (" + ratio), std::string::npos) << ratio;
   DiffPictureOptions o;
   o.scope = "cache";
   std::string one = render_diff_svg(base, cand, o);
