@@ -248,6 +248,33 @@ TEST(Report, GoldenWaitsPerCallerByTotalWait) {
   EXPECT_NE(h.find("<th>total wait</th>"), std::string::npos);
 }
 
+TEST(Report, MergedRunsWhoseCountsSpreadSaySo) {
+  auto run = [](uint64_t waits, uint64_t holds) {
+    lockscope::Run r;
+    r.scope = "cpu";
+    Metric w, h;
+    w.hist = Histogram{};
+    for (uint64_t i = 0; i < waits; ++i) w.hist->add(1000);
+    h.count = holds;
+    r.metrics[metric::kPoolLockWait] = w;
+    r.metrics[metric::kWakeupsUnderPoolLock] = h;
+    return r;
+  };
+  Profile p;
+  p.runs = {run(116, 1000), run(5092, 1100)};
+  EXPECT_EQ(group_runs(p).at(0).title,
+            "scope cpu (2 runs merged: pool_lock_wait_ns n 116 … 5,092)");
+  // Within the noise: no spread named (a 10% change; twice but small counts).
+  p.runs = {run(1000, 1000), run(1100, 1100)};
+  EXPECT_EQ(group_runs(p).at(0).title, "scope cpu (2 runs merged)");
+  p.runs = {run(2, 1000), run(5, 1000)};
+  EXPECT_EQ(group_runs(p).at(0).title, "scope cpu (2 runs merged)");
+  // The metric that spreads the most is named.
+  p.runs = {run(100, 10), run(300, 1000), run(200, 500)};
+  EXPECT_EQ(group_runs(p).at(0).title,
+            "scope cpu (3 runs merged: wakeups_under_pool_lock n 10 … 1,000)");
+}
+
 TEST(Report, RepetitionsOfAScopeAreMergedAndRunSelectsOne) {
   Profile p = load_profile(kData + "bench_base.json");
   auto groups = group_runs(p);
