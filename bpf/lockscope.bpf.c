@@ -269,20 +269,28 @@ static __always_inline void on_lock_entry(raw_spinlock_t *lock_ptr)
 
 /* ---- lock exit (fexit): a hold starts ----------------------------------- */
 
-static __always_inline void start_hold(void *ctx, struct ls_cpu_state *st, __u64 lock, __u32 kind,
-				       bool trylock)
+/* A site worth a per-site row: a stack id, or a caller address found. */
+static __always_inline bool site_known(__s64 site)
+{
+	return track_sites && (track_stacks ? site >= 0 : site != 0);
+}
+
+/* `site`: the acquirer (acquire_site()), looked up once by on_locked(). */
+static __always_inline void start_hold(struct ls_cpu_state *st, __u64 lock, __u32 kind,
+				       bool trylock, __s64 site)
 {
 	st->pool_lock = lock;
 	st->pool_kind = kind;
 	st->pool_ctx = LS_CTX_NONE;
 	st->rq_lock = 0;
 	st->depth = 0;
-	st->pool_site = acquire_site(ctx);
+	st->pool_site = site;
 	count(LS_C_POOL_ACQUIRED);
 	if (trylock)
 		count(LS_C_POOL_TRYLOCKED);
-	/* Last: the site look-up (a stack walk takes locks of its own, whose
-	 * hooks add self time) is neither in the hold nor removed from it. */
+	/* Last: the site was looked up before (a stack walk takes locks of
+	 * its own, whose hooks add self time): neither in the hold nor
+	 * removed from it. */
 	st->self_ns = 0;
 	st->self_runs = 0;
 	st->pool_acq_ns = time_holds ? bpf_ktime_get_ns() : 0;
@@ -294,6 +302,8 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 	struct ls_cpu_state *st = state();
 	struct self_clock c;
 	__u64 lock, entry_ns = 0, now;
+	__s64 site = -1;
+	bool have_site = false;
 	__u32 kind;
 
 	if (!st)
@@ -312,8 +322,21 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 		goto out;
 	now = entry_ns ? bpf_ktime_get_ns() : 0;
 	if (entry_ns) {
+		/* The waited path (rare): the wait per acquirer too. A pool->lock
+		 * wait's site is its hold's, looked up once; an rq->lock wait
+		 * walks no stack (--stacks), the caller address is one read. */
+		__u32 metric = kind == LS_KIND_RQ ? LS_M_RQ_WAIT : LS_M_POOL_WAIT;
+
 		count(kind == LS_KIND_RQ ? LS_C_RQ_WAITED : LS_C_POOL_WAITED);
-		hist(kind == LS_KIND_RQ ? LS_M_RQ_WAIT : LS_M_POOL_WAIT, kind, now - entry_ns);
+		hist(metric, kind, now - entry_ns);
+		if (kind != LS_KIND_RQ) {
+			site = acquire_site(ctx);
+			have_site = true;
+		} else if (track_sites && !track_stacks) {
+			site = (__s64)caller_ip(ctx);
+		}
+		if (site_known(site))
+			site_hist(metric, kind, site, now - entry_ns);
 	}
 	if (kind == LS_KIND_RQ) {
 		if (!st->pool_lock)
@@ -333,7 +356,7 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 		count(lock == st->pool_lock ? LS_D_UNPAIRED : LS_D_POOL_NESTED);
 	}
 	self_end(st, &c);
-	start_hold(ctx, st, lock, kind, trylock);
+	start_hold(st, lock, kind, trylock, have_site ? site : acquire_site(ctx));
 	return;
 out:
 	self_end(st, &c);
@@ -350,7 +373,7 @@ static __always_inline void end_hold(struct ls_cpu_state *st, __u64 now)
 		hist(LS_M_POOL_HOLD, st->pool_kind, hold);
 		count_add(LS_C_HOLD_SELF_NS, self);
 		count_add(LS_C_HOLD_SELF_RUNS, st->self_runs);
-		if (track_sites && (track_stacks ? st->pool_site >= 0 : st->pool_site != 0))
+		if (site_known(st->pool_site))
 			site_hist(LS_M_POOL_HOLD, st->pool_kind, st->pool_site, hold);
 	}
 	st->pool_lock = 0;

@@ -133,6 +133,44 @@ void merge_metric(Metric& into, const Metric& m, bool first) {
   }
 }
 
+// Whether counts of repeated runs differ by more than their noise: the
+// largest more than twice the smallest (repetitions of one workload differ
+// by tens of percent, not by factors), and by more than three Poisson
+// standard deviations of the pair (3·sqrt(max + min)), so that small counts
+// (2 and 5) do not count as a spread.
+bool counts_spread(uint64_t lo, uint64_t hi) {
+  return double(hi) > 2.0 * double(lo) &&
+         double(hi - lo) > 3.0 * std::sqrt(double(hi) + double(lo));
+}
+
+// ": pool_lock_wait_ns n 116 … 5,092": the metric whose event counts spread
+// the most across the runs, or "" where none spreads beyond the noise.
+std::string count_spread(const std::vector<const Run*>& runs) {
+  std::vector<std::string> names;
+  for (const auto& [n, _] : runs.front()->metrics) names.push_back(n);
+  names = metric_order(names);
+  std::string out;
+  double worst = 0;
+  for (const auto& name : names) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (const Run* r : runs) {
+      auto it = r->metrics.find(name);
+      if (it == r->metrics.end() || !it->second.ok()) {
+        lo = UINT64_MAX;  // not in every run: no spread to speak of
+        break;
+      }
+      lo = std::min(lo, it->second.events());
+      hi = std::max(hi, it->second.events());
+    }
+    if (lo == UINT64_MAX || !counts_spread(lo, hi)) continue;
+    double ratio = lo ? double(hi) / double(lo) : HUGE_VAL;
+    if (ratio <= worst) continue;
+    worst = ratio;
+    out = fmt::format(": {} n {} … {}", name, format_count(lo), format_count(hi));
+  }
+  return out;
+}
+
 }  // namespace
 
 Run merge_runs(const std::vector<const Run*>& runs) {
@@ -226,7 +264,9 @@ std::vector<RunGroup> group_runs(const Profile& p, std::optional<uint32_t> run,
     }
     g.merged = merge_runs(rs);
     std::string base = s.empty() ? "recording" : "scope " + s;
-    g.title = rs.size() == 1 ? base : fmt::format("{} ({} runs merged)", base, rs.size());
+    g.title = rs.size() == 1
+                  ? base
+                  : fmt::format("{} ({} runs merged{})", base, rs.size(), count_spread(rs));
     groups.push_back(std::move(g));
   }
   return groups;

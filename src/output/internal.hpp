@@ -19,6 +19,18 @@ Selection select(const Profile& p, const ReportOptions& o);
 
 // Sites sorted by total time (sum of the site histogram), then count, then name.
 std::vector<const SiteEntry*> sorted_sites(const Metric& m);
+// pool_lock_wait_ns, rq_lock_wait_ns: shown with total wait, max and mean.
+bool is_wait_metric(const std::string& name);
+// A metric's site table: sorted (most total time, then count, first), the
+// first `top` rows (0: all; `hidden` gets the rest's number). Waits are
+// per caller with contended, total wait, max and mean; other timed sites
+// with count, total, mean, p95; counted sites with count and share.
+struct SiteRows {
+  std::vector<std::string> head;
+  std::vector<bool> left;  // text columns
+  std::vector<std::vector<std::string>> rows;
+};
+SiteRows site_rows(const std::string& name, const Metric& m, size_t top, size_t* hidden);
 // "kernel 7.3.4 (post-patch, merged) · 4 CPUs · backend fentry", etc.
 std::string profile_facts(const Profile& p);
 // The refused hooks: one line each with `verbose` or when there is one, else
@@ -50,6 +62,20 @@ struct Pct {
   double q;
 };
 inline constexpr Pct kPcts[] = {{"p50", 0.50}, {"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}};
+
+// Where a marker label goes: at the marker's x (right of it, or left where it
+// would pass x_max and fits right of x_min), in the lowest row (at `baseline`, rows `row_h`
+// upwards) where it is clear of every label already placed; labels are placed from the left.
+// `widths`: each label's text width. In the order of `xs`.
+struct LabelSpot {
+  double x = 0, y = 0;      // text anchor point
+  bool end_anchor = false;  // text-anchor="end"
+  int row = 0;
+  double left = 0, right = 0;  // the text's extent
+};
+std::vector<LabelSpot> place_labels(const std::vector<double>& xs,
+                                    const std::vector<double>& widths, double x_min, double x_max,
+                                    double baseline, double row_h);
 
 // An identifier-safe form of a name (for SVG ids).
 std::string slug(const std::string& s);

@@ -30,6 +30,10 @@ const char* const kCandColor = "#d55e00";
 
 std::string num(double v) { return fmt::format("{:.1f}", v); }
 
+// The width of an 11 px label in the panels' font (DejaVu Sans averages
+// about 0.62 em a character; a little more, so estimates err wide).
+double label_width(const std::string& s) { return 7.0 * double(display_width(s)); }
+
 // Value label for ticks: "1 µs" rather than "1.00 µs".
 std::string tick_label(double ns) {
   std::string s = format_ns(ns);
@@ -118,11 +122,24 @@ std::string axes(const LogAxis& ax, double ytop, double ybot,
   return o;
 }
 
+// The title, and the subtitle under it unless there is none.
 std::string panel_title(const std::string& title, const std::string& subtitle) {
-  return fmt::format(
-      "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}</text>\n"
-      "<text x=\"10\" y=\"38\" font-size=\"12\" fill=\"#555\">{}</text>\n",
-      xml_escape(title), xml_escape(subtitle));
+  std::string o =
+      fmt::format("<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
+                  xml_escape(title));
+  if (!subtitle.empty())
+    o += fmt::format("<text x=\"10\" y=\"38\" font-size=\"12\" fill=\"#555\">{}</text>\n",
+                     xml_escape(subtitle));
+  return o;
+}
+
+// "43.9× baseline": how many events a side has against the first (the CDFs
+// are normalised, so their shapes alone hide a change in count).
+std::string count_ratio(uint64_t n, uint64_t first, const std::string& first_label) {
+  if (first == 0) return {};
+  double r = double(n) / double(first);
+  return fmt::format(" ({}× {})", r >= 10 ? fmt::format("{:.0f}", r) : fmt::format("{:.3g}", r),
+                     first_label);
 }
 
 // A "nice" step for a y axis from 0 to `max` with at most ~5 ticks.
@@ -135,10 +152,45 @@ double nice_step(double max) {
   return 10 * p;
 }
 
+}  // namespace
+
+std::vector<LabelSpot> place_labels(const std::vector<double>& xs,
+                                    const std::vector<double>& widths, double x_min, double x_max,
+                                    double baseline, double row_h) {
+  constexpr double kPad = 4, kGap = 6;
+  std::vector<size_t> order(xs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return xs[a] < xs[b]; });
+  std::vector<LabelSpot> out(xs.size());
+  std::vector<std::vector<std::pair<double, double>>> rows;  // taken spans per row
+  for (size_t i : order) {
+    LabelSpot& l = out[i];
+    l.end_anchor = xs[i] + kPad + widths[i] > x_max && xs[i] - kPad - widths[i] >= x_min;
+    l.x = l.end_anchor ? xs[i] - kPad : xs[i] + kPad;
+    l.left = l.end_anchor ? l.x - widths[i] : l.x;
+    l.right = l.left + widths[i];
+    size_t r = 0;
+    auto clashes = [&](size_t row) {
+      return std::any_of(rows[row].begin(), rows[row].end(), [&](const auto& s) {
+        return l.left < s.second + kGap && s.first < l.right + kGap;
+      });
+    };
+    while (r < rows.size() && clashes(r)) ++r;
+    if (r == rows.size()) rows.emplace_back();
+    rows[r].emplace_back(l.left, l.right);
+    l.row = int(r);
+    l.y = baseline - double(r) * row_h;
+  }
+  return out;
+}
+
+namespace {
+
 // Log-x histogram of one metric: 8 bins per octave, bar height = share of
-// events in the bin, dashed markers at p50/p95/p99.
+// events in the bin, dashed markers at p50/p95/p99 labelled above the plot
+// (in rows where labels would collide).
 std::string hist_panel(const std::string& id, const std::string& title, const Histogram& h) {
-  const double ytop = 56, ybot = kH - kBottom;
+  const double ytop = 88, ybot = kH - kBottom;
   LogAxis ax;
   ax.include(h, true);
   std::map<long, uint64_t> bins;  // bin -> count
@@ -182,21 +234,27 @@ std::string hist_panel(const std::string& id, const std::string& title, const Hi
     double q;
     const char* color;
   } marks[] = {{"p50", 0.5, "#222"}, {"p95", 0.95, "#d55e00"}, {"p99", 0.99, "#a0307a"}};
-  int i = 0;
+  std::vector<double> xs, widths;
+  std::vector<std::string> texts;
   for (const auto& m : marks) {
-    double x = ax.x(h.quantile(m.q).value);
-    double ty = ytop + 12 + 14 * i++;
-    bool right = x > ax.x1 - 120;
+    texts.push_back(std::string(m.name) + " " + format_ns(h.quantile(m.q).value));
+    xs.push_back(ax.x(h.quantile(m.q).value));
+    widths.push_back(label_width(texts.back()));
+  }
+  // Rows of 13 px upwards from just above the plot; the subtitle ends at ~42.
+  std::vector<LabelSpot> spots = place_labels(xs, widths, 0, kW - 4, ytop - 6, 13);
+  for (size_t i = 0; i < std::size(marks); ++i) {
+    const LabelSpot& l = spots[i];
+    // The marker reaches up to its label's row.
     o += fmt::format(
         "<line class=\"marker {}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
         "stroke-dasharray=\"5 3\" stroke-width=\"1.5\"/>\n",
-        m.name, num(x), num(ytop), num(x), num(ybot), m.color);
+        marks[i].name, num(xs[i]), num(l.y - 9), num(xs[i]), num(ybot), marks[i].color);
     o += fmt::format(
-        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\" text-anchor=\"{}\" "
-        "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} "
-        "{}</text>\n",
-        num(right ? x - 4 : x + 4), num(ty), m.color, right ? "end" : "start", m.name,
-        xml_escape(format_ns(h.quantile(m.q).value)));
+        "<text class=\"marker-label\" x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\" "
+        "text-anchor=\"{}\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{}"
+        "</text>\n",
+        num(l.x), num(l.y), marks[i].color, l.end_anchor ? "end" : "start", xml_escape(texts[i]));
   }
   return o;
 }
@@ -229,24 +287,29 @@ std::string cdf_panel(const std::string& title, const std::vector<CdfSeries>& se
   }
   std::vector<std::pair<double, std::string>> yt = {
       {0, "0%"}, {0.25, "25%"}, {0.5, "50%"}, {0.75, "75%"}, {1, "100%"}};
+  // Each curve is normalised to its own events: the axis says so.
   std::string o = panel_title(title, "");
-  // Legend: one line per series with its percentiles.
+  // Legend: one line per series with its count (the others' against the
+  // first's) and percentiles.
   double ly = 38;
   for (const auto& s : series) {
     const Histogram& h = *s.h;
+    std::string n = format_count(h.count());
+    if (&s != &series.front())
+      n += count_ratio(h.count(), series.front().h->count(), series.front().label);
     o += fmt::format(
         "<line x1=\"12\" y1=\"{0}\" x2=\"40\" y2=\"{0}\" stroke=\"{1}\" "
         "stroke-width=\"2.5\"{2}/>\n",
         num(ly - 4), s.color, s.dashed ? " stroke-dasharray=\"6 3\"" : "");
     o += fmt::format(
-        "<text x=\"46\" y=\"{}\" font-size=\"12\">{}: count {} · p50 {} · p95 {} · p99 {} · max "
-        "{}</text>\n",
-        num(ly), xml_escape(s.label), format_count(h.count()), format_ns(h.quantile(0.5).value),
+        "<text class=\"legend\" x=\"46\" y=\"{}\" font-size=\"12\">{}: n {} · p50 {} · p95 {} · "
+        "p99 {} · max {}</text>\n",
+        num(ly), xml_escape(s.label), xml_escape(n), format_ns(h.quantile(0.5).value),
         format_ns(h.quantile(0.95).value), format_ns(h.quantile(0.99).value),
         format_ns(double(h.max())));
     ly += 17;
   }
-  o += axes(ax, ytop, ybot, yt, "time per event (log scale)", "fraction of events ≤ x");
+  o += axes(ax, ytop, ybot, yt, "time per event (log scale)", "fraction of its events ≤ x");
   for (const auto& s : series)
     o += fmt::format(
         "<polyline class=\"series {}\" id=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" "
@@ -604,39 +667,8 @@ std::string render_html(const Profile& p, const Selection& s, const ReportOption
                           {true, false, false, false, false, false}, rows);
       }
       if (!m.by_site.empty()) {
-        auto sites = sorted_sites(m);
-        auto any = [&](auto pred) { return std::any_of(sites.begin(), sites.end(), pred); };
-        bool timed = any([](const SiteEntry* e) { return e->hist.has_value(); });
-        bool detail = any([](const SiteEntry* e) { return !e->detail.empty(); });
-        bool kind = any([](const SiteEntry* e) { return !e->kind.empty(); });
-        uint64_t all = 0;
-        for (const SiteEntry* e : sites) all += e->count;
-        std::vector<std::string> head = {"site"};
-        std::vector<bool> left = {true};
-        if (detail) head.emplace_back("workqueue"), left.push_back(true);
-        if (kind) head.emplace_back("kind"), left.push_back(true);
-        head.emplace_back("count"), left.push_back(false);
-        for (const char* c : timed ? std::vector<const char*>{"total", "mean", "p95"}
-                                   : std::vector<const char*>{"share"})
-          head.emplace_back(c), left.push_back(false);
-        std::vector<std::vector<std::string>> rows;
-        for (const SiteEntry* e : sites) {
-          std::vector<std::string> r = {e->site};
-          if (detail) r.push_back(e->detail);
-          if (kind) r.push_back(e->kind);
-          r.push_back(format_count(e->count));
-          if (!timed) {
-            r.push_back(all ? format_share(double(e->count) / double(all)) : "-");
-          } else if (e->hist && !e->hist->empty()) {
-            r.push_back(format_ns(double(e->hist->sum())));
-            r.push_back(format_ns(e->hist->mean()));
-            r.push_back(format_ns(e->hist->quantile(0.95).value));
-          } else {
-            r.insert(r.end(), {"-", "-", "-"});
-          }
-          rows.push_back(r);
-        }
-        out += html_table(head, left, rows);
+        SiteRows sr = site_rows(name, m, 0, nullptr);
+        out += html_table(sr.head, sr.left, sr.rows);
         for (auto& f : flame_panels(g, {name}, ""))
           out += "<div class=\"flamebox\">" + svg_doc({f}, false, "") + "</div>\n";
       }

@@ -21,6 +21,56 @@ std::vector<const SiteEntry*> sorted_sites(const Metric& m) {
   return v;
 }
 
+bool is_wait_metric(const std::string& name) {
+  return name.size() > 8 && name.compare(name.size() - 8, 8, "_wait_ns") == 0;
+}
+
+SiteRows site_rows(const std::string& name, const Metric& m, size_t top, size_t* hidden) {
+  auto sites = sorted_sites(m);
+  auto any = [&](auto pred) { return std::any_of(sites.begin(), sites.end(), pred); };
+  bool timed = any([](const SiteEntry* e) { return e->hist.has_value(); });
+  bool detail = any([](const SiteEntry* e) { return !e->detail.empty(); });
+  bool kind = any([](const SiteEntry* e) { return !e->kind.empty(); });
+  // Waits as perf lock contention lists them: per caller, most total wait first.
+  bool wait = timed && is_wait_metric(name);
+  uint64_t all = 0;
+  for (const SiteEntry* e : sites) all += e->count;
+  SiteRows t;
+  auto col = [&](const char* h, bool left) { t.head.emplace_back(h), t.left.push_back(left); };
+  col(wait ? "caller" : "site", true);
+  if (detail) col("workqueue", true);
+  if (kind) col("kind", true);
+  col(wait ? "contended" : "count", false);
+  std::vector<const char*> values = wait    ? std::vector<const char*>{"total wait", "max", "mean"}
+                                    : timed ? std::vector<const char*>{"total", "mean", "p95"}
+                                            : std::vector<const char*>{"share"};
+  for (const char* h : values) col(h, false);
+  size_t n = top == 0 ? sites.size() : std::min(top, sites.size());
+  if (hidden) *hidden = sites.size() - n;
+  for (size_t i = 0; i < n; ++i) {
+    const SiteEntry& s = *sites[i];
+    std::vector<std::string> r = {s.site};
+    if (detail) r.push_back(s.detail.empty() ? "-" : s.detail);
+    if (kind) r.push_back(s.kind.empty() ? "-" : s.kind);
+    r.push_back(format_count(s.count));
+    if (!timed) {
+      r.push_back(all ? format_share(double(s.count) / double(all)) : "-");
+    } else if (!s.hist || s.hist->empty()) {
+      r.insert(r.end(), values.size(), "-");
+    } else if (wait) {
+      r.push_back(format_ns(double(s.hist->sum())));
+      r.push_back(format_ns(double(s.hist->max())));
+      r.push_back(format_ns(s.hist->mean()));
+    } else {
+      r.push_back(format_ns(double(s.hist->sum())));
+      r.push_back(format_ns(s.hist->mean()));
+      r.push_back(format_ns(s.hist->quantile(0.95).value));
+    }
+    t.rows.push_back(r);
+  }
+  return t;
+}
+
 std::string profile_facts(const Profile& p) {
   std::vector<std::string> parts;
   if (!p.label.empty()) parts.push_back("label " + p.label);
@@ -235,45 +285,12 @@ Table kind_table(const Metric& m) {
   return t;
 }
 
-Table site_table(const Metric& m, size_t top, size_t* hidden) {
-  auto sites = sorted_sites(m);
-  bool timed = std::any_of(sites.begin(), sites.end(), [](auto* s) { return s->hist.has_value(); });
-  bool detail = std::any_of(sites.begin(), sites.end(), [](auto* s) { return !s->detail.empty(); });
-  bool kind = std::any_of(sites.begin(), sites.end(), [](auto* s) { return !s->kind.empty(); });
-  uint64_t all = 0;
-  for (auto* s : sites) all += s->count;
+Table site_table(const std::string& name, const Metric& m, size_t top, size_t* hidden) {
+  SiteRows sr = site_rows(name, m, top, hidden);
   Table t;
-  t.head = {"site"};
-  t.left = {true};
-  if (detail) t.head.emplace_back("workqueue"), t.left.push_back(true);
-  if (kind) t.head.emplace_back("kind"), t.left.push_back(true);
-  t.head.emplace_back("count"), t.left.push_back(false);
-  if (timed) {
-    for (const char* h : {"total", "mean", "p95"}) t.head.emplace_back(h), t.left.push_back(false);
-  } else {
-    t.head.emplace_back("share"), t.left.push_back(false);
-  }
-  size_t n = top == 0 ? sites.size() : std::min(top, sites.size());
-  *hidden = sites.size() - n;
-  for (size_t i = 0; i < n; ++i) {
-    const SiteEntry& s = *sites[i];
-    std::vector<std::string> r = {s.site};
-    if (detail) r.push_back(s.detail.empty() ? "-" : s.detail);
-    if (kind) r.push_back(s.kind.empty() ? "-" : s.kind);
-    r.push_back(format_count(s.count));
-    if (timed) {
-      if (s.hist && !s.hist->empty()) {
-        r.push_back(format_ns(double(s.hist->sum())));
-        r.push_back(format_ns(s.hist->mean()));
-        r.push_back(format_ns(s.hist->quantile(0.95).value));
-      } else {
-        r.insert(r.end(), {"-", "-", "-"});
-      }
-    } else {
-      r.push_back(all ? format_share(double(s.count) / double(all)) : "-");
-    }
-    t.rows.push_back(r);
-  }
+  t.head = std::move(sr.head);
+  t.left = std::move(sr.left);
+  t.rows = std::move(sr.rows);
   return t;
 }
 
@@ -292,8 +309,7 @@ std::string event_line(const std::string& name, const Metric& m) {
 // The columns perf lock contention users look for first, for the wait
 // metrics: "contended 120 · total wait 1.20 ms · max 19.9 µs · mean 10.0 µs".
 std::string wait_line(const std::string& name, const Metric& m) {
-  bool wait = name.size() > 8 && name.compare(name.size() - 8, 8, "_wait_ns") == 0;
-  if (!wait || !m.hist || m.hist->empty()) return {};
+  if (!is_wait_metric(name) || !m.hist || m.hist->empty()) return {};
   const Histogram& h = *m.hist;
   return fmt::format("contended {} · total wait {} · max {} · mean {}", format_count(h.count()),
                      format_ns(double(h.sum())), format_ns(double(h.max())), format_ns(h.mean()));
@@ -357,8 +373,10 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
       std::string desc = metric_description(name);
       out += "\n";
       out += st.bold(name) + (desc.empty() ? "" : ": " + desc) + "\n";
-      if (m.count) out += "  " + event_line(name, m) + "\n";
-      if (std::string l = wait_line(name, m); !l.empty()) out += "  " + l + "\n";
+      // A wait's count is its "contended" (no second count line).
+      std::string wait = wait_line(name, m);
+      if (m.count && wait.empty()) out += "  " + event_line(name, m) + "\n";
+      if (!wait.empty()) out += "  " + wait + "\n";
       if (m.hist) {
         const Histogram& h = *m.hist;
         if (h.empty()) {
@@ -378,7 +396,7 @@ std::string render_text(const Profile& p, const Selection& s, const ReportOption
       if (!m.by_kind.empty()) out += "\n" + kind_table(m).text("  ", o.width, {});
       if (!m.by_site.empty()) {
         size_t hidden = 0;
-        Table t = site_table(m, o.top_sites, &hidden);
+        Table t = site_table(name, m, o.top_sites, &hidden);
         out += "\n" + t.text("  ", o.width, {1, 0});
         if (hidden) out += fmt::format("  ... {} more sites (--top 0 shows all)\n", hidden);
       }
@@ -421,8 +439,9 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
       if (!m.ok()) continue;  // named once at the top
       std::string desc = metric_description(name);
       out += "### `" + name + "`" + (desc.empty() ? "" : ": " + desc) + "\n\n";
-      if (m.count) out += event_line(name, m) + "\n\n";
-      if (std::string l = wait_line(name, m); !l.empty()) out += l + "\n\n";
+      std::string wait = wait_line(name, m);
+      if (m.count && wait.empty()) out += event_line(name, m) + "\n\n";
+      if (!wait.empty()) out += wait + "\n\n";
       if (m.hist) {
         if (m.hist->empty()) {
           out += "No events.\n\n";
@@ -436,7 +455,7 @@ std::string render_markdown(const Profile& p, const Selection& s, const ReportOp
       if (!m.by_kind.empty()) out += kind_table(m).markdown() + "\n";
       if (!m.by_site.empty()) {
         size_t hidden = 0;
-        out += site_table(m, 0, &hidden).markdown() + "\n";
+        out += site_table(name, m, 0, &hidden).markdown() + "\n";
       }
     }
   }

@@ -150,22 +150,33 @@ static_assert(sizeof(kCounters) / sizeof(kCounters[0]) == LS_C_MAX,
 
 // ---- one builder per catalogue metric ----------------------------------------
 
-Metric pool_hold(const Snapshot& s, const Symbolizer& syms) {
-  Metric hold = pool_metric(s, LS_M_POOL_HOLD);
-  hold.probe_effect = ProbeEffect{s.counters[LS_C_HOLD_SELF_NS], s.counters[LS_C_HOLD_SELF_RUNS]};
+// A lock time per acquirer (site, kind): the hold's, or the wait's, both
+// keyed by the address the lock was taken from (or a stack, --stacks).
+std::vector<SiteEntry> acquirer_sites(const Snapshot& s, uint32_t metric, const Symbolizer& syms,
+                                      bool with_kind) {
   std::map<std::pair<std::string, std::string>, SiteEntry> by;
   for (const auto& sh : s.site_hists) {
-    if (sh.metric != LS_M_POOL_HOLD) continue;
+    if (sh.metric != metric) continue;
     std::string site = hold_site(s, sh.site, syms);
-    SiteEntry& e = by[{site, kind_name(sh.kind)}];
+    std::string kind = with_kind ? kind_name(sh.kind) : "";
+    SiteEntry& e = by[{site, kind}];
     e.site = site;
-    e.kind = kind_name(sh.kind);
+    e.kind = kind;
     if (!e.hist) e.hist = Histogram{};
     e.hist->merge(sh.hist);
     e.count = e.hist->count();
   }
-  for (auto& [_, e] : by) hold.by_site.push_back(std::move(e));
-  sort_sites(hold.by_site);
+  std::vector<SiteEntry> out;
+  out.reserve(by.size());
+  for (auto& [_, e] : by) out.push_back(std::move(e));
+  sort_sites(out);
+  return out;
+}
+
+Metric pool_hold(const Snapshot& s, const Symbolizer& syms) {
+  Metric hold = pool_metric(s, LS_M_POOL_HOLD);
+  hold.probe_effect = ProbeEffect{s.counters[LS_C_HOLD_SELF_NS], s.counters[LS_C_HOLD_SELF_RUNS]};
+  hold.by_site = acquirer_sites(s, LS_M_POOL_HOLD, syms, true);
   return hold;
 }
 
@@ -185,7 +196,11 @@ Metric rq_nested(const Snapshot& s, const Symbolizer& syms) {
   return rq;
 }
 
-Metric pool_wait(const Snapshot& s, const Symbolizer&) { return pool_metric(s, LS_M_POOL_WAIT); }
+Metric pool_wait(const Snapshot& s, const Symbolizer& syms) {
+  Metric wait = pool_metric(s, LS_M_POOL_WAIT);
+  wait.by_site = acquirer_sites(s, LS_M_POOL_WAIT, syms, true);
+  return wait;
+}
 
 Metric plain_time(const Snapshot& s, uint32_t metric, uint32_t kind) {
   Metric m;
@@ -194,8 +209,12 @@ Metric plain_time(const Snapshot& s, uint32_t metric, uint32_t kind) {
   return m;
 }
 
-Metric rq_wait(const Snapshot& s, const Symbolizer&) {
-  return plain_time(s, LS_M_RQ_WAIT, LS_KIND_RQ);
+// rq->lock waits have caller sites without --stacks only (the BPF side
+// walks no stack for them).
+Metric rq_wait(const Snapshot& s, const Symbolizer& syms) {
+  Metric wait = plain_time(s, LS_M_RQ_WAIT, LS_KIND_RQ);
+  if (!s.stack_sites) wait.by_site = acquirer_sites(s, LS_M_RQ_WAIT, syms, false);
+  return wait;
 }
 
 Metric wq_time(const Snapshot& s, uint32_t metric, const Symbolizer& syms) {

@@ -252,6 +252,12 @@ TEST_F(VmRecord, EachRecordingModeTimesItselfOutOfTheHolds) {
   const json& wait = run["sites"].at("metrics").at("pool_lock_wait_ns");
   ASSERT_EQ(wait.at("status"), "ok") << wait.dump();
   EXPECT_GT(wait.at("count").get<uint64_t>(), 0u) << wait.dump();
+  // Each wait per caller, as the hold's acquirer is found: every wait counted
+  // once at its site (the fentry frame layout is the holds' own).
+  ASSERT_TRUE(wait.contains("by_site") && !wait.at("by_site").empty()) << wait.dump();
+  uint64_t at_sites = 0;
+  for (const auto& e : wait.at("by_site")) at_sites += e.at("count").get<uint64_t>();
+  EXPECT_EQ(at_sites, wait.at("count").get<uint64_t>()) << wait.dump();
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -277,6 +279,74 @@ TEST(Report, SitesSortedByTotalTime) {
   EXPECT_LT(kick, qw);
 }
 
+// A pool->lock wait metric as a recording under fentry has it: three
+// callers, one of which waited long once.
+Profile with_waits() {
+  Profile p = load_profile(kData + "record.json");
+  Metric w;
+  w.hist = Histogram{};
+  auto site = [&](const char* name, std::initializer_list<uint64_t> waits) {
+    SiteEntry e{name, "", "percpu", 0, Histogram{}};
+    for (uint64_t v : waits) e.hist->add(v), w.hist->add(v);
+    e.count = e.hist->count();
+    w.by_site.push_back(e);
+  };
+  site("worker_thread", {900, 1100, 1300, 1500, 800, 700});
+  site("__queue_work", {2'000, 150'000});
+  site("pwq_dec_nr_in_flight", {400});
+  w.count = w.hist->count();
+  sort_sites(w.by_site);
+  p.runs[0].metrics[metric::kPoolLockWait] = w;
+  return p;
+}
+
+TEST(Report, GoldenWaitsPerCallerByTotalWait) {
+  ReportOptions o = text_options(Format::kText, "record.json");
+  o.metrics = {metric::kPoolLockWait};
+  std::string t = render_report(with_waits(), o);
+  expect_golden(t, "waits.txt");
+  // perf lock contention's columns, the caller with the most total wait first.
+  EXPECT_NE(t.find("contended 9 · total wait"), std::string::npos);
+  size_t head = t.find("caller");
+  ASSERT_NE(head, std::string::npos);
+  for (const char* c : {"contended", "total wait", "max", "mean"})
+    EXPECT_NE(t.find(c, head), std::string::npos) << c;
+  EXPECT_LT(t.find("__queue_work", head), t.find("worker_thread", head));
+  EXPECT_LT(t.find("worker_thread", head), t.find("pwq_dec_nr_in_flight", head));
+  // The same table in the page.
+  o.format = Format::kHtml;
+  std::string h = render_report(with_waits(), o);
+  EXPECT_NE(h.find("<th class=\"l\">caller</th>"), std::string::npos);
+  EXPECT_NE(h.find("<th>total wait</th>"), std::string::npos);
+}
+
+TEST(Report, MergedRunsWhoseCountsSpreadSaySo) {
+  auto run = [](uint64_t waits, uint64_t holds) {
+    lockscope::Run r;
+    r.scope = "cpu";
+    Metric w, h;
+    w.hist = Histogram{};
+    for (uint64_t i = 0; i < waits; ++i) w.hist->add(1000);
+    h.count = holds;
+    r.metrics[metric::kPoolLockWait] = w;
+    r.metrics[metric::kWakeupsUnderPoolLock] = h;
+    return r;
+  };
+  Profile p;
+  p.runs = {run(116, 1000), run(5092, 1100)};
+  EXPECT_EQ(group_runs(p).at(0).title,
+            "scope cpu (2 runs merged: pool_lock_wait_ns n 116 … 5,092)");
+  // Within the noise: no spread named (a 10% change; twice but small counts).
+  p.runs = {run(1000, 1000), run(1100, 1100)};
+  EXPECT_EQ(group_runs(p).at(0).title, "scope cpu (2 runs merged)");
+  p.runs = {run(2, 1000), run(5, 1000)};
+  EXPECT_EQ(group_runs(p).at(0).title, "scope cpu (2 runs merged)");
+  // The metric that spreads the most is named.
+  p.runs = {run(100, 10), run(300, 1000), run(200, 500)};
+  EXPECT_EQ(group_runs(p).at(0).title,
+            "scope cpu (3 runs merged: wakeups_under_pool_lock n 10 … 1,000)");
+}
+
 TEST(Report, RepetitionsOfAScopeAreMergedAndRunSelectsOne) {
   Profile p = load_profile(kData + "bench_base.json");
   auto groups = group_runs(p);
@@ -352,6 +422,22 @@ TEST(Pictures, DiffSvgOverlaysBaseAndCandidatePerScope) {
   for (const char* id : {"cdf-base-cpu-pool_lock_hold_ns", "cdf-cand-cpu-pool_lock_hold_ns",
                          "cdf-base-cache-pool_lock_hold_ns", "cdf-cand-cache-pool_lock_hold_ns"})
     EXPECT_NE(svg.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  // The CDFs are normalised: the legend gives each side's n, the candidate's
+  // against the baseline's.
+  EXPECT_EQ(occurrences(svg, "class=\"legend\""), 4u);
+  // No empty subtitle line.
+  EXPECT_EQ(svg.find("fill=\"#555\"></text>"), std::string::npos);
+  Profile more = cand;  // many more events of the same shape
+  for (auto& r : more.runs)
+    if (auto it = r.metrics.find(metric::kPoolLockHold); it != r.metrics.end() && it->second.hist)
+      it->second.hist->merge(Histogram(*it->second.hist)), it->second.hist->add(250);
+  uint64_t nb = group_runs(base)[0].merged.metrics.at(metric::kPoolLockHold).hist->count();
+  uint64_t nc = group_runs(more)[0].merged.metrics.at(metric::kPoolLockHold).hist->count();
+  ASSERT_NE(nb, nc);
+  std::string ratio = fmt::format("{:.3g}× ", double(nc) / double(nb));
+  svg = render_diff_svg(base, more);
+  EXPECT_NE(svg.find(": n " + format_count(nb) + " · p50"), std::string::npos);
+  EXPECT_NE(svg.find(": n " + format_count(nc) + " (" + ratio), std::string::npos) << ratio;
   DiffPictureOptions o;
   o.scope = "cache";
   std::string one = render_diff_svg(base, cand, o);

@@ -58,6 +58,35 @@ TEST(RunBuilder, PoolKindsMergeAndSitesAreNamed) {
   EXPECT_EQ(hold.by_site[1].site, "worker_thread");
 }
 
+TEST(RunBuilder, WaitsArePerCallerSortedByTotalWait) {
+  Snapshot s = Snapshot::zeroed();
+  s.hists[LS_M_POOL_WAIT * LS_KIND_MAX + LS_KIND_POOL_PERCPU] = of({300, 400, 9000});
+  s.site_hists.push_back({LS_M_POOL_WAIT, LS_KIND_POOL_PERCPU, 0x2020, of({300, 400})});
+  s.site_hists.push_back({LS_M_POOL_WAIT, LS_KIND_POOL_PERCPU, 0x1010, of({9000})});
+  s.counters[LS_C_RQS_LEARNED] = 1;
+  s.hists[LS_M_RQ_WAIT * LS_KIND_MAX + LS_KIND_RQ] = of({50});
+  s.site_hists.push_back({LS_M_RQ_WAIT, LS_KIND_RQ, 0x2030, of({50})});
+  lockscope::Run r = build_run(s, all_available(), syms());
+  const Metric& w = r.metrics.at(metric::kPoolLockWait);
+  ASSERT_EQ(w.by_site.size(), 2u);
+  EXPECT_EQ(w.by_site[0].site, "__queue_work");  // one long wait: the most total wait
+  EXPECT_EQ(w.by_site[0].kind, "percpu");
+  EXPECT_EQ(w.by_site[1].site, "worker_thread");
+  EXPECT_EQ(w.by_site[1].count, 2u);
+  uint64_t n = 0;
+  for (const auto& e : w.by_site) n += e.count;
+  EXPECT_EQ(n, *w.count);
+  const Metric& rq = r.metrics.at(metric::kRqLockWait);
+  ASSERT_EQ(rq.by_site.size(), 1u);
+  EXPECT_EQ(rq.by_site[0].site, "worker_thread");
+  EXPECT_EQ(rq.by_site[0].kind, "");
+
+  s.stack_sites = true;  // --stacks: rq->lock waits carry no stacks
+  s.site_hists = {{LS_M_RQ_WAIT, LS_KIND_RQ, 1, of({50})}};
+  EXPECT_TRUE(
+      build_run(s, all_available(), syms()).metrics.at(metric::kRqLockWait).by_site.empty());
+}
+
 TEST(RunBuilder, WakeupSitesNameTheContextAndTheAcquirer) {
   Snapshot s = Snapshot::zeroed();
   s.counters[LS_C_WAKEUPS] = 10;
