@@ -128,14 +128,23 @@ rows() { # round condition workload
   fi
 }
 
+# klockstat prints "Tracing ..." once attached, but into a file only at its
+# exit (stdout is buffered): wait instead until its tracing links are up and
+# their number holds still for two polls.
+links() { bpftool link show 2> /dev/null | grep -c tracing; }
 klockstat_run() { # out workload-script
+  n0=$(links)
   klockstat > "$1" 2>&1 &
   kpid=$!
-  i=0
-  while ! grep -q 'Tracing' "$1" && [ $i -lt 300 ] && kill -0 $kpid 2> /dev/null; do
+  i=0 prev=-1 n=$n0
+  while [ $i -lt 300 ] && kill -0 $kpid 2> /dev/null; do
     sleep 1
+    n=$(links)
+    [ "$n" -gt "$n0" ] && [ "$n" = "$prev" ] && break
+    prev=$n
     i=$((i + 1))
   done
+  echo "klockstat: $((n - n0)) tracing links after ${i} s" >> "$res/klockstat-attach.txt"
   sh "$2"
   kill -INT $kpid 2> /dev/null
   wait $kpid
