@@ -16,7 +16,8 @@
 #   --pty-threads  pty workload producer threads (default: --smp)
 #   --workloads    "pty twq" (default), "pty" or "twq"
 #   --smp          guest vCPUs (default 4)
-#   --timeout      seconds per boot before it counts as hung (default 3000)
+#   --timeout      seconds per boot before it counts as hung (default 3000); no
+#                  new round starts after 55% of it (the stats pass follows)
 #   KERNEL_PATTERN default: '7.2' '7.3' (one boot each; docs/vm.md)
 #
 # Needs what the VM tier needs (docs/vm.md) plus bpftrace, bpftool and python3
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
     --workloads) workloads=$2; shift 2 ;;
     --smp) smp=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
-    -h|--help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "overhead.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -92,7 +93,7 @@ for k in "$@"; do
   if "$vmtool" run "$k" --binary "$guest" --module --smp "$smp" --mem 2048 --timeout "$timeout" \
       --file "$top/tests/bench/overhead/guest.sh:/bench/guest.sh" \
       --file "$top/tests/bench/overhead.bt:/bench/overhead.bt" $extra \
-      -- sh /bench/guest.sh "$rounds" "$items" "$threads" "$pitems" "$pthreads" "'$workloads'" \
+      -- sh /bench/guest.sh "$rounds" "$items" "$threads" "$pitems" "$pthreads" "'$workloads'" $((timeout * 55 / 100)) \
       2> "$log"; then :; else status=3; fi
   cat "$log" >&2
   d=$(sed -n 's/^results in //p' "$log" | tail -1)

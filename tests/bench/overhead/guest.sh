@@ -3,9 +3,12 @@
 # Overhead benchmark, guest side (run by scripts/overhead.sh inside a QEMU
 # guest with lockscope, bpftrace, bpftool, klockstat, perf and test_workqueue.ko).
 #
-#   sh guest.sh ROUNDS TWQ_ITEMS TWQ_THREADS PTY_ITEMS PTY_THREADS [WORKLOADS]
+#   sh guest.sh ROUNDS TWQ_ITEMS TWQ_THREADS PTY_ITEMS PTY_THREADS [WORKLOADS [BUDGET_S]]
 #
-# WORKLOADS: "pty twq" (default), or one of them.
+# WORKLOADS: "pty twq" (default), or one of them. BUDGET_S (default 0: none):
+# no new round starts after that many seconds, so a slow boot still ends
+# with the stats pass and its results. Progress goes to the console; each
+# profiled run is stopped (SIGINT) after RUN_TIMEOUT seconds (default 400).
 #
 # Part 1, throughput: ROUNDS rounds; each round runs every workload under
 # every condition, always in the same order, so drift over the boot shows in
@@ -37,6 +40,10 @@ threads=${3:-4}
 pitems=${4:-3000}
 pthreads=${5:-4}
 workloads=${6:-pty twq}
+budget=${7:-0}
+to=${RUN_TIMEOUT:-400}
+start=$(date +%s)
+say() { echo "overhead: $* ($(( $(date +%s) - start )) s)" > /dev/console 2> /dev/null || true; }
 metrics=wakeups_under_pool_lock,kick_pool_under_pool_lock
 ko=/lib/modules/test_workqueue.ko
 res=${RESULTS:-/results}
@@ -86,7 +93,7 @@ WL
 
 # The hook set of a floor: its --stats table's attach sections.
 hooks() { # options...
-  lockscope record --floor --stats "$@" -- true 2>&1 | awk 'NF == 5 && $2 ~ /^[0-9]+$/ { print $1 }' | sort
+  timeout -s INT $to lockscope record --floor --stats "$@" -- true 2>&1 | awk 'NF == 5 && $2 ~ /^[0-9]+$/ { print $1 }' | sort
 }
 conds_for() { # workload
   c="none"
@@ -151,7 +158,7 @@ klockstat_run() { # out workload-script
 }
 
 perf_run() { # out workload-script
-  perf lock record -a -o /tmp/perf.data -- /bin/sh "$2" > "$1" 2>&1 || true
+  timeout -s INT $to perf lock record -a -o /tmp/perf.data -- /bin/sh "$2" > "$1" 2>&1 || true
   echo "--- perf lock contention -i perf.data" >> "$1"
   perf lock contention -i /tmp/perf.data >> "$1" 2>&1 || true
   echo "--- perf script (events recorded)" >> "$1"
@@ -169,17 +176,18 @@ run() { # round condition workload [--stats]
   export BENCH_OUT
   : > /tmp/bench.out
   dmesg -c > /dev/null
+  say "round $rr $ww $cc"
   t0=$(date +%s)
   case $cc in
     none) sh "$wl" > "$out" 2>&1 ;;
-    floor) lockscope record --floor $st -- sh "$wl" > "$out" 2>&1 ;;
-    floor-nosites) lockscope record --floor --no-sites $st -- sh "$wl" > "$out" 2>&1 ;;
-    floor-metrics) lockscope record --floor --metrics "$metrics" $st -- sh "$wl" > "$out" 2>&1 ;;
-    ls) lockscope record $st -o "$prof" -- sh "$wl" > "$out" 2>&1 ;;
-    ls-nosites) lockscope record --no-sites $st -o "$prof" -- sh "$wl" > "$out" 2>&1 ;;
-    ls-metrics) lockscope record --metrics "$metrics" $st -o "$prof" -- sh "$wl" > "$out" 2>&1 ;;
-    bpftrace) bpftrace -c "/bin/sh $wl" /tmp/ovh.bt > "$out" 2>&1 ;;
-    bt-floor) bpftrace -c "/bin/sh $wl" /tmp/ovh-floor.bt > "$out" 2>&1 ;;
+    floor) timeout -s INT $to lockscope record --floor $st -- sh "$wl" > "$out" 2>&1 ;;
+    floor-nosites) timeout -s INT $to lockscope record --floor --no-sites $st -- sh "$wl" > "$out" 2>&1 ;;
+    floor-metrics) timeout -s INT $to lockscope record --floor --metrics "$metrics" $st -- sh "$wl" > "$out" 2>&1 ;;
+    ls) timeout -s INT $to lockscope record $st -o "$prof" -- sh "$wl" > "$out" 2>&1 ;;
+    ls-nosites) timeout -s INT $to lockscope record --no-sites $st -o "$prof" -- sh "$wl" > "$out" 2>&1 ;;
+    ls-metrics) timeout -s INT $to lockscope record --metrics "$metrics" $st -o "$prof" -- sh "$wl" > "$out" 2>&1 ;;
+    bpftrace) timeout -s INT $to bpftrace -c "/bin/sh $wl" /tmp/ovh.bt > "$out" 2>&1 ;;
+    bt-floor) timeout -s INT $to bpftrace -c "/bin/sh $wl" /tmp/ovh-floor.bt > "$out" 2>&1 ;;
     klockstat) klockstat_run "$out" "$wl" ;;
     perf) perf_run "$out" "$wl" ;;
   esac
@@ -196,6 +204,10 @@ while [ "$r" -le "$rounds" ]; do
     for c in $(conds_for); do run "$r" "$c" "$w"; done
   done
   r=$((r + 1))
+  if [ "$budget" -gt 0 ] && [ $(( $(date +%s) - start )) -gt "$budget" ] && [ "$r" -le "$rounds" ]; then
+    note "rounds: stopped after $((r - 1)) of $rounds (budget ${budget} s)"
+    break
+  fi
 done
 for w in $workloads; do run "$r" none "$w"; done
 
@@ -221,4 +233,5 @@ if [ -s /tmp/ids ]; then
     awk 'NR == FNR { want["[" $1 "]"] = 1; next } $2 == "FUNC" && ($1 in want) {
       n = $3; gsub("\047", "", n); id = $1; gsub("[][]", "", id); print id, n }' /tmp/ids - > "$res/btf-funcs.txt"
 fi
+say done
 echo done
