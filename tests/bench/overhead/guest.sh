@@ -49,6 +49,9 @@ ko=/lib/modules/test_workqueue.ko
 res=${RESULTS:-/results}
 mkdir -p "$res"
 
+# The pty workload needs /dev/pts.
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts 2> /dev/null || true
 uname -r > "$res/kernel.txt"
 grep -c ^processor /proc/cpuinfo > "$res/cpus.txt"
 cat /sys/devices/system/clocksource/clocksource0/current_clocksource > "$res/clocksource.txt" 2>&1
@@ -59,6 +62,7 @@ lockscope --version > "$res/version.txt" 2>&1
 if grep -q ' kick_pool$' /proc/kallsyms; then kick=kick_pool; else kick=kick_pool_pick; fi
 sed "s/^kfunc:kick_pool\$/kfunc:$kick/" /bench/overhead.bt > /tmp/ovh.bt
 echo "$kick" > "$res/kick.txt"
+cp /tmp/ovh.bt "$res/ovh.bt"
 # The floor of the bpftrace script: its hooks, empty bodies (stats pass only).
 grep '^kfunc:' /tmp/ovh.bt | sed 's/$/ { }/' > /tmp/ovh-floor.bt
 
