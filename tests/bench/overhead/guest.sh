@@ -84,15 +84,26 @@ else
   note "perf: not in the guest"
 fi
 
-# The workloads; with SNAP set, also snapshot the loaded programs and links.
+# With SNAP set, the workloads also snapshot the loaded programs, and the
+# links of the tracer that started them (its fdinfo names each link's
+# program and target BTF id: bpftool 7.1's link listing does not).
+cat > /tmp/snap.sh <<'SNAP'
+bpftool prog show > "$SNAP" 2>&1
+bpftool link show > "$SNAP.links" 2>&1
+for f in /proc/$1/fdinfo/*; do
+  grep -q '^link_type' "$f" 2> /dev/null && { echo "fd $f"; cat "$f"; }
+done > "$SNAP.fdinfo"
+true
+SNAP
+# The workloads.
 cat > /tmp/wl-twq.sh <<WL
 insmod $ko wq_items=$items nr_threads=$threads 2>/dev/null || true
-[ -z "\${SNAP:-}" ] || { bpftool prog show > "\$SNAP" 2>&1; bpftool link show > "\$SNAP.links" 2>&1; } || true
+[ -z "\${SNAP:-}" ] || sh /tmp/snap.sh "\$PPID"
 WL
 cat > /tmp/wl-pty.sh <<WL
 lockscope bench --workload pty --scope system --items $pitems --threads $pthreads --runs 1 \
   > "\${BENCH_OUT:-/dev/null}" 2>&1 || true
-[ -z "\${SNAP:-}" ] || { bpftool prog show > "\$SNAP" 2>&1; bpftool link show > "\$SNAP.links" 2>&1; } || true
+[ -z "\${SNAP:-}" ] || sh /tmp/snap.sh "\$PPID"
 WL
 
 # The hook set of a floor: its --stats table's attach sections.
@@ -231,7 +242,8 @@ echo 0 > /proc/sys/kernel/bpf_stats_enabled
 
 # The functions the peers' links attach to: BTF ids from `bpftool link show`,
 # names from the kernel's BTF.
-cat "$res"/progs-*.links 2> /dev/null | sed -n 's/.*target_btf_id \([0-9]*\).*/\1/p' | sort -u > /tmp/ids
+cat "$res"/progs-*.links "$res"/progs-*.fdinfo 2> /dev/null | \
+  sed -n 's/.*target_btf_id[:[:space:]]*\([0-9]*\).*/\1/p' | sort -u > /tmp/ids
 if [ -s /tmp/ids ]; then
   bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2> /dev/null | \
     awk 'NR == FNR { want["[" $1 "]"] = 1; next } $2 == "FUNC" && ($1 in want) {

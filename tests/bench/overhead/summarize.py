@@ -114,28 +114,69 @@ def ls_stats(text):
 
 PROG = re.compile(r"^(\d+):\s+(\S+)\s+(?:name (\S+)\s+)?.*?run_time_ns (\d+) run_cnt (\d+)"
                   r"(?: recursion_misses (\d+))?")
-LINK = re.compile(r"prog (\d+).*?attach_type (\S+).*?target_btf_id (\d+)", re.S)
+
+
+def bt_probes(d):
+    """The bpftrace script's kfunc probes in script order (one program each)."""
+    text = read(d, "ovh.bt")
+    if not text:
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "overhead.bt")
+        with open(here, encoding="utf-8") as f:
+            text = f.read()
+        kick = read(d, "kick.txt").strip()
+        if kick:
+            text = text.replace("kfunc:kick_pool\n", "kfunc:%s\n" % kick)
+    out = []
+    for line in text.splitlines():
+        if line.startswith("kfunc:"):
+            out += [p.strip()[len("kfunc:"):] for p in line.split("{")[0].split(",")]
+    return out
+
+
+def fdinfo_targets(d, cond, wl):
+    """prog id -> attach section, from the tracer's link fdinfo and the BTF names."""
+    funcs = dict(line.split()[:2] for line in read(d, "btf-funcs.txt").splitlines()
+                 if len(line.split()) >= 2)
+    out = {}
+    for block in read(d, "progs-%s-%s.txt.fdinfo" % (cond, wl)).split("fd ")[1:]:
+        f = dict(re.findall(r"^(\w+):\s*(\S+)", block, re.M))
+        if "prog_id" in f and "target_btf_id" in f:
+            kind = {"24": "fentry", "25": "fexit"}.get(f.get("attach_type", ""), "tracing")
+            out[f["prog_id"]] = "%s/%s" % (kind, funcs.get(f["target_btf_id"], "btf#" + f["target_btf_id"]))
+    return out
 
 
 def peer_stats(d, cond, wl):
-    """bpftool's snapshot of a peer's programs: [(section or name, runs, ns/run, misses)]"""
-    funcs = dict(line.split()[:2] for line in read(d, "btf-funcs.txt").splitlines()
-                 if len(line.split()) >= 2)
-    target = {}
-    links = read(d, "progs-%s-%s.txt.links" % (cond, wl))
-    for block in re.split(r"\n(?=\d+: )", links):
-        m = LINK.search(block)
-        if m:
-            kind = {"trace_fentry": "fentry", "trace_fexit": "fexit"}.get(m.group(2), m.group(2))
-            target[m.group(1)] = "%s/%s" % (kind, funcs.get(m.group(3), "btf#" + m.group(3)))
-    out = []
+    """bpftool's snapshot of a peer's programs: [(attach section, runs, ns/run, misses)].
+    The section comes from the tracer's link fdinfo when the guest took it;
+    otherwise from the program name, which the kernel cuts to 15 characters:
+    klockstat's names are complete (its programs carry BTF; `_exit` = fexit);
+    bpftrace's programs whose cut names collide (`_raw_spin_lock_`,
+    `_raw_spin_unloc`) are then summed into one row naming the functions."""
+    target = fdinfo_targets(d, cond, wl)
+    probes = bt_probes(d) if cond in ("bpftrace", "bt-floor") else []
+    rows_ = {}
     for line in read(d, "progs-%s-%s.txt" % (cond, wl)).splitlines():
         m = PROG.match(line)
-        if m and int(m.group(5)) > 0:
-            t, n = int(m.group(4)), int(m.group(5))
-            name = target.get(m.group(1)) or m.group(3) or "id" + m.group(1)
-            out.append((name, n, t / n, int(m.group(6) or 0)))
-    return out
+        if not m or m.group(2) != "tracing":
+            continue
+        name = m.group(3) or ""
+        t, n, miss = int(m.group(4)), int(m.group(5)), int(m.group(6) or 0)
+        if m.group(1) in target:
+            sec = target[m.group(1)]
+        elif probes:
+            cands = [p for p in probes if p[:15] == name[:15]]
+            sec = "fentry/" + (cands[0] if len(cands) == 1 else
+                               "{%s}" % ",".join(cands) if cands else name)
+        elif name.endswith("_exit"):
+            sec = "fexit/" + name[:-len("_exit")]
+        else:
+            sec = "fentry/" + name
+        a = rows_.setdefault(sec, [0, 0, 0])
+        a[0] += n
+        a[1] += t
+        a[2] += miss
+    return [(sec, n, t / n, miss) for sec, (n, t, miss) in sorted(rows_.items()) if n > 0]
 
 
 def spin(section):
@@ -231,7 +272,7 @@ def per_program(d, floors):
             for name, n, ns, _ in peers["bt-floor"]:
                 empty.setdefault(name, ns)
             for c in ("bt-floor", "bpftrace", "klockstat"):
-                for name, n, ns, miss in sorted(peers[c]):
+                for name, n, ns, miss in peers[c]:
                     e = empty.get(name, float("nan")) if c == "bpftrace" else float("nan")
                     x = ratio(ns, e)
                     print("| %s | `%s` | %d | %.1f | %s | %s | %d |"
@@ -313,12 +354,17 @@ def seen(d):
             m = re.search(r"--- perf script \(events recorded\)\n\s*(\d+)", pf)
             ev = int(m.group(1)) if m else -1
             contention = pf.split("--- perf lock contention -i perf.data")[-1].split("--- perf script")[0]
-            rowsc = [x for x in contention.splitlines() if re.match(r"\s*\d+\s+\d", x)]
+            rowsc = [x.split() for x in contention.splitlines() if re.match(r"\s*\d+\s+\d", x)]
+            # columns: contended, total wait, max wait, avg wait (value + unit each), type..., caller
+            types = sorted({" ".join(f[7:-1]) for f in rowsc if len(f) >= 9})
+            spinrows = [f for f in rowsc if any("spin" in x for x in f[7:-1])]
             lines.append("- %s, perf lock record -a + contention (round 1): %s events recorded, %d "
-                         "contention rows%s" % (wl, ev if ev >= 0 else "?", len(rowsc),
-                                                "" if rowsc else " — it sees nothing here: the "
-                                                "lock:contention_begin/end tracepoints never fire in "
-                                                "this guest (no paravirt spinlocks: virt_spin_lock)"))
+                         "contention rows (lock types: %s)%s"
+                         % (wl, ev if ev >= 0 else "?", len(rowsc), ", ".join(types) or "none",
+                            "" if spinrows else " — no spinlock rows: the contention tracepoints fire "
+                            "for sleeping locks here, and a contended spinlock in this guest goes "
+                            "through virt_spin_lock(), which emits none; Debian's perf has no -b (BPF)"))
+
     if lines:
         print("#### What each tool saw\n")
         print("\n".join(lines))
