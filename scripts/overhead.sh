@@ -12,7 +12,7 @@
 #   --rounds       interleaved rounds of all conditions per boot (default 3)
 #   --items        test_workqueue items per thread and run (default 1000)
 #   --threads      test_workqueue producer threads (default: --smp)
-#   --pty-items    pty workload items per thread and run (default 3000)
+#   --pty-items    pty workload items per thread and run (default 20000)
 #   --pty-threads  pty workload producer threads (default: --smp)
 #   --workloads    "pty twq" (default), "pty" or "twq"
 #   --smp          guest vCPUs (default 4)
@@ -31,7 +31,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
 case $build in /*) ;; *) build=$top/$build ;; esac
-rounds=3 items=1000 threads="" pitems=3000 pthreads="" workloads="pty twq" smp=4 timeout=3000
+rounds=3 items=1000 threads="" pitems=20000 pthreads="" workloads="pty twq" smp=4 timeout=3000
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;

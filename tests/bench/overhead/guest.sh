@@ -37,7 +37,7 @@ set -u
 rounds=${1:-3}
 items=${2:-1000}
 threads=${3:-4}
-pitems=${4:-3000}
+pitems=${4:-20000}
 pthreads=${5:-4}
 workloads=${6:-pty twq}
 budget=${7:-0}
