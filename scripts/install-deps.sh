@@ -18,6 +18,8 @@ pkgs=(
   golang-go chromium
   # lockscope serve (exposer + registry), and a real Prometheus + promtool to test it
   prometheus-cpp-dev prometheus
+  # the overhead benchmark's peers, copied into its guests: scripts/overhead.sh
+  bpftrace libbpf-tools linux-perf
 )
 [ "${LOCKSCOPE_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$LOCKSCOPE_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 
