@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The scope/repetition plan, its runner, and the per-scope summary table.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -68,7 +70,20 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
                           const RunEndHook& on_run_end, std::vector<Run>* completed) {
   if (plan.runs == 0) throw usage_error("--runs must be at least 1");
   if (plan.scopes.empty()) throw usage_error("no affinity scope to run");
-  const bool set_scope = w.follows_default_scope();
+  // The module reports every scope itself; the others run under the scope set.
+  const bool module_scopes = !w.follows_default_scope();
+  bool set_scope = !module_scopes;
+  if (set_scope && access(plan.scope_path.c_str(), F_OK) != 0 && errno == ENOENT) {
+    // Kernels before 6.5 have no affinity scopes: one kind of run, unscoped
+    // (scope ""), unless the user named scopes.
+    if (plan.scopes != known_scopes())
+      throw unsupported("this kernel has no workqueue affinity scopes (" + plan.scope_path +
+                            " is missing; Linux 6.5+)",
+                        "leave --scope out: the workload then runs unscoped, as this kernel "
+                        "queues it");
+    log::warn("this kernel has no workqueue affinity scopes (Linux 6.5+): the runs are unscoped");
+    set_scope = false;
+  }
   // The guard outlives every step: its destructor restores the original scope
   // whether the loop ends normally, by an exception, or by a stop signal.
   std::optional<AffinityScopeGuard> guard;
@@ -86,7 +101,7 @@ std::vector<Run> run_plan(Workload& w, const BenchPlan& plan, const RunStartHook
       std::vector<WorkloadResult> results = w.run(step.scope);
       std::vector<Run> step_runs;
       for (auto& r : results) {
-        if (!set_scope &&
+        if (module_scopes &&
             std::find(plan.scopes.begin(), plan.scopes.end(), r.scope) == plan.scopes.end())
           continue;  // the module ran a scope the user did not ask for
         Run run;

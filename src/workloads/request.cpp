@@ -3,6 +3,7 @@
 // `record --workload`.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "lockscope/core/error.hpp"
@@ -53,6 +54,10 @@ PreparedWorkload prepare_workload(const WorkloadRequest& r) {
     po.duration_s = r.duration;
     po.items_per_thread = r.duration > 0 ? 0 : (r.items > 0 ? uint64_t(r.items) : kDefaultPtyItems);
     pw.workload = make_pty_workload(po);
+    if (access(pw.plan.scope_path.c_str(), F_OK) != 0 && errno == ENOENT) {
+      pw.plan.scopes = scopes;  // no scopes on this kernel: run_plan runs unscoped, or says why not
+      return pw;
+    }
     AffinityScopeGuard probe;
     for (const auto& s : scopes) {
       if (probe.try_set(s))

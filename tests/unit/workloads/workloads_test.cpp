@@ -158,6 +158,29 @@ TEST(Plan, RunPlanSetsEachScopeAndRestoresOriginal) {
   EXPECT_EQ(slurp(f.path()), "cache");
 }
 
+// Kernels before 6.5 have no affinity scope file: unscoped runs, unless the
+// user named scopes.
+TEST(Plan, WithoutAffinityScopesTheRunsAreUnscoped) {
+  TempFile f("");
+  FakeWorkload w(f.path(), true);
+  BenchPlan plan;
+  plan.scopes = known_scopes();  // --scope all, the default
+  plan.runs = 2;
+  plan.scope_path = f.path() + ".missing";
+  auto runs = run_plan(w, plan, nullptr, nullptr);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].scope, "");
+  EXPECT_EQ(runs[1].repetition, 1u);
+  plan.scopes = {"cache"};
+  try {
+    run_plan(w, plan, nullptr, nullptr);
+    FAIL() << "a named scope ran on a kernel without scopes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), kExitUnsupported);
+    EXPECT_NE(std::string(e.what()).find("no workqueue affinity scopes"), std::string::npos);
+  }
+}
+
 TEST(Plan, RunPlanRestoresScopeWhenTheWorkloadThrows) {
   TempFile f("numa\n");
   FakeWorkload w(f.path(), true, /*fail_at=*/2);
