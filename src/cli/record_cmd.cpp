@@ -122,13 +122,13 @@ int record_plain(const RecordOpts& o) {
   };
   Recording rec = record(*a.session, plan, tick);
   if (o.floor) {
-    std::string hooks = std::to_string(a.session->attached().size());
+    size_t hooks = a.session->attached().size();
     a.session.reset();
     if (o.stats)
       std::printf("%s",
                   program_stats_table(rec.stats_after, rec.stats_before, rec.duration_s).c_str());
-    std::printf("floor: %.1fs under %s empty programs on the recording's hooks%s (no profile)\n",
-                rec.duration_s, hooks.c_str(),
+    std::printf("floor: %.1fs under %zu empty programs on the recording's hooks%s (no profile)\n",
+                rec.duration_s, hooks,
                 rec.command_status.empty() ? "" : (", command " + rec.command_status).c_str());
     return kExitOk;
   }

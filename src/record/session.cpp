@@ -130,15 +130,23 @@ struct Programs {
   std::vector<HookRefusal> refused;
 };
 
+// Opens (parses, does not load) a skeleton with the session's BTF: the
+// first step of both sessions. `what` names the object in the error.
+template <typename Obj>
+Obj* open_skeleton(Obj* (*open)(const bpf_object_open_opts*), const LoadPlan& plan,
+                   const SessionOptions& o, const char* what) {
+  if (plan.backend == "none") throw unsupported("no lockscope program can run on this kernel");
+  LIBBPF_OPTS(bpf_object_open_opts, opts);
+  if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
+  Obj* obj = open(&opts);
+  if (!obj) throw unsupported(std::string("cannot open ") + what + ": " + std::strerror(errno));
+  return obj;
+}
+
 class Session final : public BpfSession {
  public:
   Session(const LoadPlan& plan, const SessionOptions& o) : programs_(plan) {
-    if (plan.backend == "none") throw unsupported("no lockscope program can run on this kernel");
-    LIBBPF_OPTS(bpf_object_open_opts, opts);
-    if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
-    skel_.reset(lockscope_bpf__open_opts(&opts));
-    if (!skel_)
-      throw unsupported(std::string("cannot open lockscope's BPF object: ") + std::strerror(errno));
+    skel_.reset(open_skeleton(lockscope_bpf__open_opts, plan, o, "lockscope's BPF object"));
 
     // configure
     skel_->rodata->track_sites = plan.track_sites;
@@ -304,12 +312,7 @@ class Session final : public BpfSession {
 class FloorSession final : public BpfSession {
  public:
   FloorSession(const LoadPlan& plan, const SessionOptions& o) : programs_(plan) {
-    if (plan.backend == "none") throw unsupported("no lockscope program can run on this kernel");
-    LIBBPF_OPTS(bpf_object_open_opts, opts);
-    if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
-    skel_.reset(floor_bpf__open_opts(&opts));
-    if (!skel_)
-      throw unsupported(std::string("cannot open the floor's BPF object: ") + std::strerror(errno));
+    skel_.reset(open_skeleton(floor_bpf__open_opts, plan, o, "the floor's BPF object"));
     programs_.select(skel_->obj, plan);
     if (int err = floor_bpf__load(skel_.get()))
       throw unsupported(

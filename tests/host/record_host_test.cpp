@@ -56,6 +56,20 @@ class RecordHost : public ::testing::Test {
     for (uint32_t id : after)
       EXPECT_TRUE(before_.count(id)) << "program id " << id << " left behind";
   }
+  // record ARGS (writing `out`) until SIGINT, under 2 x 500 pty round trips
+  // once it says it is recording: the profile, or null after a failure.
+  json RecordUnderPtyLoad(const std::vector<std::string>& args, const std::string& out) {
+    RecordProcess rec(args);
+    bool recording = rec.wait_recording(30000);
+    EXPECT_TRUE(recording) << rec.err();
+    if (!recording) return json();
+    std::atomic<uint64_t> done{0};
+    pty_load(2, 500, &done);
+    rec.signal(SIGINT);
+    int code = rec.wait_exit();
+    EXPECT_EQ(code, 0) << rec.err();
+    return code == 0 ? read_json(out) : json();
+  }
   std::set<uint32_t> before_;
 };
 
@@ -133,13 +147,8 @@ INSTANTIATE_TEST_SUITE_P(Flavours, RecordTracepoints, ::testing::Values(false, t
 // the queue latency and the kworker wakers were still listed before.
 TEST_F(RecordHost, NoSitesMeansNoSiteRows) {
   std::string out = tmp_path("nosites.json");
-  RecordProcess rec({"--backend", "tracepoint", "--no-sites", "-o", out});
-  ASSERT_TRUE(rec.wait_recording(30000)) << rec.err();
-  std::atomic<uint64_t> done{0};
-  pty_load(2, 500, &done);
-  rec.signal(SIGINT);
-  ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
-  json p = read_json(out);
+  json p = RecordUnderPtyLoad({"--backend", "tracepoint", "--no-sites", "-o", out}, out);
+  ASSERT_FALSE(p.is_null());
   const json& m = p["runs"][0]["metrics"];
   ASSERT_EQ(m["wq_queue_latency_ns"]["status"], "ok");
   EXPECT_GE(m["wq_queue_latency_ns"]["histogram"]["count"].get<uint64_t>(), 1000u);
@@ -187,13 +196,9 @@ TEST_F(RecordHost, FloorRunsEmptyProgramsOnTheSameHooksAndWritesNoProfile) {
 // "not recorded", never zero.
 TEST_F(RecordHost, MetricSelectionAttachesOnlyWhatItNeeds) {
   std::string out = tmp_path("selected.json");
-  RecordProcess rec({"--backend", "tracepoint", "--metrics", "kworker_wakeups", "-o", out});
-  ASSERT_TRUE(rec.wait_recording(30000)) << rec.err();
-  std::atomic<uint64_t> done{0};
-  pty_load(2, 500, &done);
-  rec.signal(SIGINT);
-  ASSERT_EQ(rec.wait_exit(), 0) << rec.err();
-  json p = read_json(out);
+  json p = RecordUnderPtyLoad(
+      {"--backend", "tracepoint", "--metrics", "kworker_wakeups", "-o", out}, out);
+  ASSERT_FALSE(p.is_null());
   const json& r = p["runs"][0];
   EXPECT_EQ(p["hooks"]["attached"], json::array({"tp_btf/sched_waking"})) << p["hooks"].dump();
   ASSERT_EQ(r["metrics"]["kworker_wakeups"]["status"], "ok");
