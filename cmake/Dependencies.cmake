@@ -30,17 +30,20 @@ if(LOCKSCOPE_STATIC)
   if(LIBZSTD_A)
     target_link_libraries(lockscope_libbpf INTERFACE ${LIBZSTD_A})
   endif()
-  add_library(lockscope_zlib INTERFACE)  # report --format pprof (gzip)
+  add_library(lockscope_zlib INTERFACE)  # lockscope/core/gzip.hpp: pprof, serve
   target_link_libraries(lockscope_zlib INTERFACE ${LIBZ_A})
 else()
   add_library(lockscope_logging INTERFACE)
   target_link_libraries(lockscope_logging INTERFACE spdlog::spdlog fmt::fmt)
   pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
-  # lockscope serve: exposer + registry types (shared libraries only in Debian)
-  find_package(prometheus-cpp REQUIRED COMPONENTS core pull)  # Debian: no version file
+  # lockscope serve: prometheus-cpp's metric types and text serializer, and
+  # civetweb (the HTTP server prometheus-cpp's own exposer is built on) for
+  # an endpoint that negotiates the format; shared libraries only in Debian.
+  find_package(prometheus-cpp REQUIRED COMPONENTS core)  # Debian: no version file
+  find_package(civetweb REQUIRED)
   add_library(lockscope_libbpf INTERFACE)
   target_link_libraries(lockscope_libbpf INTERFACE PkgConfig::LIBBPF)
   find_package(ZLIB REQUIRED)
-  add_library(lockscope_zlib INTERFACE)  # report --format pprof (gzip)
+  add_library(lockscope_zlib INTERFACE)  # lockscope/core/gzip.hpp: pprof, serve
   target_link_libraries(lockscope_zlib INTERFACE ZLIB::ZLIB)
 endif()

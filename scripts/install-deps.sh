@@ -16,8 +16,8 @@ pkgs=(
   # the readers the tests check lockscope's formats with: go tool pprof (report
   # --format pprof) and headless Chromium (the HTML flame graphs)
   golang-go chromium
-  # lockscope serve (exposer + registry), and a real Prometheus + promtool to test it
-  prometheus-cpp-dev prometheus
+  # lockscope serve (metric types, HTTP server), and a real Prometheus + promtool to test it
+  prometheus-cpp-dev libcivetweb-dev prometheus
   # the overhead benchmark's peers, copied into its guests: scripts/overhead.sh
   bpftrace libbpf-tools linux-perf
 )

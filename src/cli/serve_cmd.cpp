@@ -63,12 +63,13 @@ void register_serve(CLI::App& app, Action& run) {
   auto o = std::make_shared<ServeOpts>();
 #if LOCKSCOPE_HAVE_SERVE
   const char* what =
-      "Record continuously and serve the metrics to Prometheus (GET /metrics, text format; "
+      "Record continuously and serve the metrics to Prometheus (GET /metrics: text 0.0.4, "
+      "OpenMetrics, or protobuf with native histograms, as the scraper asks; "
       "docs/prometheus.md)";
 #else
   const char* what =
-      "Not in this build: the fully static binary leaves serve out (prometheus-cpp is shared "
-      "only); use the regular build";
+      "Not in this build: the fully static binary leaves serve out (prometheus-cpp and "
+      "civetweb are shared only); use the regular build";
 #endif
   CLI::App* sub = app.add_subcommand("serve", what);
   sub->add_option("--listen", o->listen,
@@ -89,6 +90,7 @@ void register_serve(CLI::App& app, Action& run) {
       "Examples:\n"
       "  sudo lockscope serve                         # http://127.0.0.1:9488/metrics\n"
       "  sudo lockscope serve --listen 0.0.0.0:9488 --backend tracepoint --top-sites 5\n"
+      "  curl -H 'Accept: application/openmetrics-text' http://127.0.0.1:9488/metrics\n"
       "SIGTERM or SIGINT stop it; every BPF program is detached before it exits.\n"
       "A port already in use: exit 4 at once, before anything is loaded.");
   sub->callback([o, &run] { run = [o] { return do_serve(*o); }; });

@@ -5,12 +5,11 @@
 #include <string>
 
 #include "lockscope/core/metrics.hpp"
+#include "lockscope/core/text.hpp"
 
 namespace lockscope {
 
 namespace {
-
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // Runs and run time of the programs whose section starts with `prefix`.
 struct Sum {

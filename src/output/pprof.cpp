@@ -2,49 +2,21 @@
 // report --format pprof: the stacks as a gzipped profile.proto (the format of
 // github.com/google/pprof, proto/profile.proto), the message set a lock
 // profile needs: Profile, ValueType, Sample, Label, Location, Line, Function
-// and the string table. Encoded by hand; zlib writes the gzip wrapper.
-#include <zlib.h>
-
+// and the string table. Encoded by hand (lockscope/core/protobuf.hpp), then
+// gzipped (lockscope/core/gzip.hpp).
 #include <cmath>
 #include <map>
 #include <stdexcept>
 
 #include "internal.hpp"
 #include "lockscope/core/error.hpp"
+#include "lockscope/core/gzip.hpp"
+#include "lockscope/core/protobuf.hpp"
 
 namespace lockscope::output {
 namespace detail {
 
 namespace {
-
-// Protocol buffers wire format: varints, and length-delimited fields.
-struct Proto {
-  std::string b;
-  void varint(uint64_t v) {
-    while (v >= 0x80) {
-      b += char((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    b += char(v);
-  }
-  void key(uint32_t field, uint32_t wire) { varint((uint64_t(field) << 3) | wire); }
-  void u64(uint32_t field, uint64_t v) {  // int64/uint64 fields (wire type 0)
-    if (v == 0) return;                   // proto3 default
-    key(field, 0);
-    varint(v);
-  }
-  void bytes(uint32_t field, const std::string& s) {
-    key(field, 2);
-    varint(s.size());
-    b += s;
-  }
-  void packed(uint32_t field, const std::vector<uint64_t>& v) {
-    if (v.empty()) return;
-    Proto p;
-    for (uint64_t x : v) p.varint(x);
-    bytes(field, p.b);
-  }
-};
 
 struct Strings {
   std::vector<std::string> table{""};  // index 0 is always ""
@@ -57,28 +29,10 @@ struct Strings {
 };
 
 std::string value_type(Strings& st, const char* type, const char* unit) {
-  Proto p;
+  ProtoWriter p;
   p.u64(1, st(type));
   p.u64(2, st(unit));
   return p.b;
-}
-
-std::string gzip(const std::string& data) {
-  z_stream z{};
-  // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
-  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    throw std::runtime_error("zlib: deflateInit2 failed");
-  std::string out(deflateBound(&z, uLong(data.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = uInt(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  int rc = deflate(&z, Z_FINISH);
-  size_t n = z.total_out;
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) throw std::runtime_error("zlib: deflate did not finish");
-  out.resize(n);
-  return out;
 }
 
 }  // namespace
@@ -87,7 +41,7 @@ std::string render_pprof(const Profile& p, const Selection& s, const ReportOptio
   bool root = false;
   std::vector<StackSample> stacks = selected_stacks(p, s, o, &root);
   Strings st;
-  Proto prof;
+  ProtoWriter prof;
   // sample_type (1): contentions/count, delay/nanoseconds, as Go's mutex profiles.
   prof.bytes(1, value_type(st, "contentions", "count"));
   prof.bytes(1, value_type(st, "delay", "nanoseconds"));
@@ -108,10 +62,10 @@ std::string render_pprof(const Profile& p, const Selection& s, const ReportOptio
     std::vector<uint64_t> locs;  // leaf first
     for (auto it = sm.frames.rbegin(); it != sm.frames.rend(); ++it) locs.push_back(location(*it));
     if (root) locs.push_back(location(sm.metric));
-    Proto sample;
+    ProtoWriter sample;
     sample.packed(1, locs);
     sample.packed(2, {sm.count, sm.ns});
-    Proto label;  // metric=<name>, for -tagfocus/-tagshow
+    ProtoWriter label;  // metric=<name>, for -tagfocus/-tagshow
     label.u64(1, st("metric"));
     label.u64(2, st(sm.metric));
     sample.bytes(3, label.b);
@@ -119,13 +73,13 @@ std::string render_pprof(const Profile& p, const Selection& s, const ReportOptio
   }
   for (size_t i = 0; i < names.size(); ++i) {
     uint64_t id = i + 1;
-    Proto line;
+    ProtoWriter line;
     line.u64(1, id);  // function_id
-    Proto loc;
+    ProtoWriter loc;
     loc.u64(1, id);
     loc.bytes(4, line.b);
     prof.bytes(4, loc.b);
-    Proto fn;
+    ProtoWriter fn;
     fn.u64(1, id);
     fn.u64(2, st(names[i]));
     fn.u64(3, st(names[i]));

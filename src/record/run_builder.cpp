@@ -7,13 +7,12 @@
 
 #include "lockscope/bpf_shared.h"
 #include "lockscope/core/metrics.hpp"
+#include "lockscope/core/text.hpp"
 #include "lockscope/probe/hooks.hpp"
 
 namespace lockscope {
 
 namespace {
-
-bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
 // Frames that are lockscope's own machinery or the lock/wakeup primitives.
 bool is_plumbing(const std::string& f) {

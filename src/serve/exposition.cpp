@@ -3,14 +3,13 @@
 // catalogue, classic histograms on exact bucket edges, sticky top-K sites.
 #include "lockscope/serve/exposition.hpp"
 
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
 #include <cctype>
 #include <set>
 #include <utility>
 
 #include "lockscope/core/metrics.hpp"
+#include "lockscope/core/text.hpp"
 
 namespace lockscope::serve {
 
@@ -22,11 +21,6 @@ using prometheus::MetricType;
 
 constexpr double kNsPerSecond = 1e9;
 constexpr const char* kOther = "other";
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // pool_lock_hold_ns -> pool_lock_hold; names without the unit stay.
 std::string base_name(const std::string& metric) {
@@ -106,7 +100,8 @@ void add_site_families(const MetricInfo& info, const Metric& m, SiteLabels& labe
 }
 
 void add_metric_families(const MetricInfo& info, const Metric& m, SiteLabels& labels,
-                         std::vector<MetricFamily>& out) {
+                         std::vector<MetricFamily>& out,
+                         std::map<std::string, std::vector<Histogram>>& sources) {
   if (counts_events(info) && m.count) {
     out.push_back(family(std::string("lockscope_") + info.name + "_total",
                          std::string(info.description), MetricType::Counter));
@@ -122,11 +117,13 @@ void add_metric_families(const MetricInfo& info, const Metric& m, SiteLabels& la
   if (info.kind == MetricKind::kTime && m.hist) {
     MetricFamily h = family("lockscope_" + base_name(info.name) + "_seconds",
                             std::string(info.description) + " (seconds)", MetricType::Histogram);
-    auto add = [&h](const Histogram& hist, std::vector<ClientMetric::Label> l) {
+    std::vector<Histogram>& src = sources[h.name];
+    auto add = [&h, &src](const Histogram& hist, std::vector<ClientMetric::Label> l) {
       ClientMetric c;
       c.label = std::move(l);
       fill_histogram(hist, c.histogram);
       h.metric.push_back(std::move(c));
+      src.push_back(hist);
     };
     // The kinds partition the histogram: sum by (le) gives the whole.
     if (m.by_kind.empty()) {
@@ -267,8 +264,8 @@ std::string prometheus_name(const std::string& metric) {
   return "lockscope_" + metric + "_total";
 }
 
-std::vector<MetricFamily> exposition(const Run& run, const ExpositionContext& ctx,
-                                     SiteLabels& labels) {
+Exposition exposition(const Run& run, const ExpositionContext& ctx, SiteLabels& labels) {
+  Exposition result;
   std::vector<MetricFamily> out;
   if (ctx.meta) {
     const Profile& p = *ctx.meta;
@@ -318,7 +315,7 @@ std::vector<MetricFamily> exposition(const Run& run, const ExpositionContext& ct
       continue;
     }
     if (m.loss) loss.metric.push_back(sample(m.loss->fraction, {{"metric", info.name}}));
-    add_metric_families(info, m, labels, measured);
+    add_metric_families(info, m, labels, measured, result.histograms);
   }
   out.push_back(std::move(unavailable));
   for (auto& f : measured) out.push_back(std::move(f));
@@ -362,14 +359,9 @@ std::vector<MetricFamily> exposition(const Run& run, const ExpositionContext& ct
   }
   // A family without samples says nothing (no recursion misses, nothing
   // unavailable): leave it out.
-  std::vector<MetricFamily> nonempty;
   for (auto& f : out)
-    if (!f.metric.empty()) nonempty.push_back(std::move(f));
-  return nonempty;
-}
-
-std::string to_text(const std::vector<MetricFamily>& families) {
-  return prometheus::TextSerializer().Serialize(families);
+    if (!f.metric.empty()) result.families.push_back(std::move(f));
+  return result;
 }
 
 }  // namespace lockscope::serve

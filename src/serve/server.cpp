@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The /metrics endpoint (prometheus-cpp's exposer) and the refresh loop.
+// The /metrics endpoint (civetweb, content negotiation) and the refresh loop.
 #include "lockscope/serve/server.hpp"
 
 #include <arpa/inet.h>
@@ -7,42 +7,78 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <CivetServer.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
 #include "lockscope/core/error.hpp"
+#include "lockscope/core/gzip.hpp"
 #include "lockscope/core/log.hpp"
 #include "lockscope/core/signals.hpp"
 #include "lockscope/record/recorder.hpp"
 #include "lockscope/serve/exposition.hpp"
+#include "lockscope/serve/formats.hpp"
 
 namespace lockscope::serve {
 
-// The families the last refresh built; a scrape copies them under the lock.
-class Published : public prometheus::Collectable {
+// What the last refresh built, encoded in every format, plain and gzipped; a
+// scrape takes the current set under the lock and writes one out without it.
+class Published : public CivetHandler {
  public:
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    std::shared_ptr<const std::vector<prometheus::MetricFamily>> now;
+  Published() : scrapes_(formats().size()) {}
+  void set(const Exposition& e) {
+    auto next = std::make_shared<std::vector<Body>>();
+    for (const auto& f : formats()) {
+      Body b;
+      b.plain = encode(f.format, e);
+      b.gzipped = gzip(b.plain);
+      next->push_back(std::move(b));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    bodies_ = std::move(next);
+  }
+  std::vector<uint64_t> scrapes() const {
+    std::vector<uint64_t> out;
+    for (const auto& n : scrapes_) out.push_back(n.load());
+    return out;
+  }
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    const char* accept = mg_get_header(conn, "Accept");
+    Format f = negotiate(accept ? accept : "");
+    size_t i = 0;
+    while (i + 1 < formats().size() && formats()[i].format != f) ++i;
+    const char* encoding = mg_get_header(conn, "Accept-Encoding");
+    bool gz = encoding && accepts_gzip(encoding);
+    std::shared_ptr<const std::vector<Body>> now;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      now = families_;
+      now = bodies_;
     }
-    return now ? *now : std::vector<prometheus::MetricFamily>{};
-  }
-  void set(std::vector<prometheus::MetricFamily> f) {
-    auto next = std::make_shared<const std::vector<prometheus::MetricFamily>>(std::move(f));
-    std::lock_guard<std::mutex> lock(mu_);
-    families_ = std::move(next);
+    if (!now) {
+      mg_send_http_error(conn, 503, "lockscope serve: no recording published yet\n");
+      return true;
+    }
+    const std::string& body = gz ? (*now)[i].gzipped : (*now)[i].plain;
+    mg_printf(conn,
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n%sContent-Length: %zu\r\n"
+              "Vary: Accept, Accept-Encoding\r\n\r\n",
+              formats()[i].content_type, gz ? "Content-Encoding: gzip\r\n" : "", body.size());
+    mg_write(conn, body.data(), body.size());
+    scrapes_[i].fetch_add(1);
+    return true;
   }
 
  private:
+  struct Body {
+    std::string plain, gzipped;
+  };
   mutable std::mutex mu_;
-  std::shared_ptr<const std::vector<prometheus::MetricFamily>> families_;
+  std::shared_ptr<const std::vector<Body>> bodies_;
+  std::vector<std::atomic<uint64_t>> scrapes_;
 };
 
 namespace {
@@ -123,21 +159,23 @@ MetricsEndpoint::MetricsEndpoint(const ListenAddress& addr)
     : published_(std::make_shared<Published>()) {
   if (int err = try_bind(addr)) throw cannot_listen(addr, std::strerror(err));
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(
+    server_ = std::make_unique<CivetServer>(
         std::vector<std::string>{"listening_ports", addr.text(), "num_threads", "2"});
   } catch (const std::exception& e) {
     throw cannot_listen(addr, e.what());
   }
-  exposer_->RegisterCollectable(published_);
-  auto ports = exposer_->GetListeningPorts();
+  server_->addHandler("/metrics", published_.get());
+  auto ports = server_->getListeningPorts();
   port_ = ports.empty() ? addr.port : uint16_t(ports.front());
 }
 
-MetricsEndpoint::~MetricsEndpoint() = default;
-
-void MetricsEndpoint::publish(std::vector<prometheus::MetricFamily> families) {
-  published_->set(std::move(families));
+MetricsEndpoint::~MetricsEndpoint() {
+  if (server_) server_->close();  // no handler runs past here
 }
+
+void MetricsEndpoint::publish(const Exposition& e) { published_->set(e); }
+
+std::vector<uint64_t> MetricsEndpoint::scrapes() const { return published_->scrapes(); }
 
 void serve_until_stopped(const ServeSession& s, MetricsEndpoint& endpoint, const ServeOptions& o) {
   using Clock = std::chrono::steady_clock;
@@ -157,7 +195,19 @@ void serve_until_stopped(const ServeSession& s, MetricsEndpoint& endpoint, const
       programs = stats_since(rec.stats_after, stats0);
       ctx.programs = &programs;
     }
-    auto families = exposition(run, ctx, labels);
+    Exposition e = exposition(run, ctx, labels);
+    prometheus::MetricFamily scrapes;
+    scrapes.name = "lockscope_scrapes_total";
+    scrapes.help = "Scrapes of /metrics answered, by the format negotiated (as of this refresh)";
+    scrapes.type = prometheus::MetricType::Counter;
+    auto answered = endpoint.scrapes();
+    for (size_t i = 0; i < answered.size(); ++i) {
+      prometheus::ClientMetric m;
+      m.label = {{"format", formats()[i].name}};
+      m.counter.value = double(answered[i]);
+      scrapes.metric.push_back(std::move(m));
+    }
+    e.families.push_back(std::move(scrapes));
     prometheus::MetricFamily cost;
     cost.name = "lockscope_refresh_seconds";
     cost.help = "Wall time of the last refresh: maps read, run built, families made";
@@ -165,8 +215,8 @@ void serve_until_stopped(const ServeSession& s, MetricsEndpoint& endpoint, const
     prometheus::ClientMetric c;
     c.gauge.value = std::chrono::duration<double>(Clock::now() - start).count();
     cost.metric.push_back(c);
-    families.push_back(std::move(cost));
-    endpoint.publish(std::move(families));
+    e.families.push_back(std::move(cost));
+    endpoint.publish(e);
   };
   refresh();
   auto next =

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "lockscope/core/log.hpp"
+#include "lockscope/core/text.hpp"
 #include "lockscope/vm/vm.hpp"
 #include "vm/process.hpp"
 
@@ -32,10 +33,6 @@ constexpr Scheme kSchemes[] = {
     {"linux-image-", "-cloud-amd64", 1},
     {"linux-image-", "-cloud-amd64-unsigned", 2},
 };
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 bool is_boundary(char c) { return c == '.' || c == '+' || c == '-' || c == '~'; }
 

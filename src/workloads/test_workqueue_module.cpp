@@ -15,6 +15,7 @@
 
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
+#include "lockscope/core/text.hpp"
 #include "lockscope/workloads/workload.hpp"
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
@@ -23,10 +24,6 @@
 
 namespace lockscope {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
 
 bool exists(const std::string& p) {
   struct stat st;

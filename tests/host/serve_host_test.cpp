@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // `lockscope serve` scraped by a real Prometheus (Debian's `prometheus`
-// package, installed by scripts/install-deps.sh): the target is up, the
-// p95 PromQL computes from the exported buckets agrees with lockscope's own
-// p95 of the same load window, counters only grow, `promtool check metrics`
-// passes; SIGTERM leaves nothing in the kernel; a second instance on the
-// same port exits 4 at once.
+// package, installed by scripts/install-deps.sh), twice over: with its
+// defaults (OpenMetrics) and with native histograms (protobuf). The targets
+// are up, the p95 PromQL computes from the exported classic buckets, and
+// from the native ones, agree with lockscope's own p95 of the same load
+// window, counters only grow, `promtool check metrics` passes; SIGTERM
+// leaves nothing in the kernel; a second instance on the same port exits 4
+// at once.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -99,10 +101,12 @@ class ServeProcess : public LockscopeProcess {
 };
 
 // A real Prometheus on loopback, scraping `target` every second, with its
-// own temporary storage (removed at the end).
+// own temporary storage (removed at the end); `flags` are added to its
+// command line (e.g. --enable-feature=native-histograms).
 class Prometheus {
  public:
-  explicit Prometheus(uint16_t target) : dir_(tmp_path("prometheus")), port_(free_port()) {
+  explicit Prometheus(uint16_t target, std::vector<std::string> flags = {})
+      : dir_(tmp_path("prometheus")), port_(free_port()) {
     std::filesystem::create_directories(dir_ + "/data");
     std::ofstream(dir_ + "/prometheus.yml")
         << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
@@ -116,7 +120,13 @@ class Prometheus {
       std::string cfg = "--config.file=" + dir_ + "/prometheus.yml";
       std::string data = "--storage.tsdb.path=" + dir_ + "/data";
       std::string web = "--web.listen-address=127.0.0.1:" + std::to_string(port_);
-      execl(kPrometheus, kPrometheus, cfg.c_str(), data.c_str(), web.c_str(), nullptr);
+      std::vector<std::string> args{kPrometheus, cfg, data, web};
+      args.insert(args.end(), flags.begin(), flags.end());
+      std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(kPrometheus, argv.data());
       _exit(127);
     }
   }
@@ -160,6 +170,20 @@ class Prometheus {
     return "";
   }
   std::string log() const { return read_text(dir_ + "/log"); }
+  // Waits until the lockscope target is up; its health ("" if unknown).
+  std::string wait_target_up(int timeout_ms) {
+    std::string health;
+    for (int t = 0; t < timeout_ms && health != "up"; t += 500) {
+      health = target_health();
+      if (health != "up") std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return health;
+  }
+  // The value of a query returning one sample, NaN if it returns none.
+  double scalar(const std::string& promql, double at) {
+    auto r = query(promql, at);
+    return r.size() == 1 ? std::stod(r[0]["value"][1].get<std::string>()) : std::nan("");
+  }
 
  private:
   std::string dir_;
@@ -204,14 +228,15 @@ TEST(ServeHost, ScrapedByARealPrometheus) {
   ServeProcess serve({"--listen", "127.0.0.1:0", "--backend", "tracepoint", "--refresh", "0.5"});
   uint16_t port = serve.wait_serving(60000);
   ASSERT_NE(port, 0) << serve.err();
+  // Two Prometheus servers scrape it: Debian's defaults (they ask for
+  // OpenMetrics, then text) and one with native histograms (it asks for
+  // protobuf, and keeps only the native form of a histogram that has one).
   Prometheus prom(port);
+  Prometheus native(port, {"--enable-feature=native-histograms"});
   ASSERT_TRUE(prom.wait_ready(30000)) << prom.log();
-  std::string health;
-  for (int i = 0; i < 60 && health != "up"; ++i) {
-    health = prom.target_health();
-    if (health != "up") std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  ASSERT_EQ(health, "up") << prom.log();
+  ASSERT_TRUE(native.wait_ready(30000)) << native.log();
+  ASSERT_EQ(prom.wait_target_up(30000), "up") << prom.log();
+  ASSERT_EQ(native.wait_target_up(30000), "up") << native.log();
 
   // lockscope's own figure for the same load: a `record` run concurrently
   // (its own session and maps, 32 buckets per power of two), independent of
@@ -286,6 +311,32 @@ TEST(ServeHost, ScrapedByARealPrometheus) {
       prom_p95_ns, lo, hi, own.value, own.error_bound,
       static_cast<unsigned long long>(q.hist->count()));
   EXPECT_NEAR(prom_p95_ns, own.value, (hi - lo) + own.error_bound);
+
+  // The same p95 from the native histograms (schema 5, made from
+  // lockscope's own buckets): off by at most the native bucket's width
+  // (2^(1/32) - 1 of its value), plus the half lockscope bucket each value
+  // moved by going to the native bucket of its bucket's middle, plus the
+  // record run's own bound.
+  double native_p95_ns =
+      native.scalar(
+          "histogram_quantile(0.95, sum(rate(lockscope_wq_queue_latency_seconds" + range + ")))",
+          t_end) *
+      1e9;
+  ASSERT_TRUE(std::isfinite(native_p95_ns)) << native.log();
+  double native_width = native_p95_ns * (std::exp2(1.0 / 32) - 1);
+  double mapping = double(Histogram::width(Histogram::index_of(uint64_t(native_p95_ns)))) / 2;
+  std::printf("p95 wq_queue_latency, native histograms: Prometheus %.0f ns (+- %.0f + %.0f)\n",
+              native_p95_ns, native_width, mapping);
+  EXPECT_NEAR(native_p95_ns, own.value, native_width + mapping + own.error_bound);
+  // Each server got the format it asked for: the native one stored no
+  // classic buckets, and serve counted the scrapes by format.
+  auto classic_buckets = native.query("lockscope_wq_queue_latency_seconds_bucket", t_end);
+  EXPECT_TRUE(classic_buckets.is_array() && classic_buckets.empty()) << classic_buckets.dump();
+  auto native_series = native.query("lockscope_wq_queue_latency_seconds", t_end);
+  ASSERT_EQ(native_series.size(), 1u) << native_series.dump();
+  EXPECT_TRUE(native_series[0].contains("histogram")) << native_series.dump();
+  EXPECT_GT(prom.scalar("lockscope_scrapes_total{format=\"openmetrics\"}", t_end), 0);
+  EXPECT_GT(native.scalar("lockscope_scrapes_total{format=\"protobuf\"}", t_end), 0);
 
   // Counters only grow: every raw sample Prometheus stored of every
   // lockscope counter and histogram count, in time order.

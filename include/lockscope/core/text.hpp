@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 // Laying out text for terminals and markup: display widths of UTF-8, padding,
-// cutting, XML/HTML escaping. Shared by the report (src/output) and diff.
+// cutting, XML/HTML escaping. Shared by the report (src/output) and diff;
+// prefix and suffix tests for everyone (C++17 has no string::ends_with).
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lockscope {
+
+inline bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+inline bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
 
 // Columns a UTF-8 string takes on a terminal (one per code point).
 size_t display_width(const std::string& s);

@@ -87,16 +87,20 @@ struct ExpositionContext {
 };
 
 // The families of one cumulative run (counts since the recording started),
-// in a stable order. `labels` keeps the site labels across calls.
-std::vector<prometheus::MetricFamily> exposition(const Run& run, const ExpositionContext& ctx,
-                                                 SiteLabels& labels);
+// in a stable order, and the lockscope histogram behind each histogram
+// sample: `histograms[family name][i]` is the source of that family's
+// metric[i] (its classic buckets are bucket_edges_ns(); a native histogram,
+// formats.hpp, is made from the source's own buckets).
+struct Exposition {
+  std::vector<prometheus::MetricFamily> families;
+  std::map<std::string, std::vector<Histogram>> histograms;
+};
+// `labels` keeps the site labels across calls.
+Exposition exposition(const Run& run, const ExpositionContext& ctx, SiteLabels& labels);
 
 // "lockscope_" + the Prometheus name of a catalogue metric's main family:
 // pool_lock_hold_ns -> lockscope_pool_lock_hold_seconds (histogram),
 // wakeups_under_pool_lock -> lockscope_wakeups_under_pool_lock_total.
 std::string prometheus_name(const std::string& metric);
-
-// The families as Prometheus text exposition format 0.0.4.
-std::string to_text(const std::vector<prometheus::MetricFamily>& families);
 
 }  // namespace lockscope::serve

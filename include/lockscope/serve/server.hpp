@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// `lockscope serve`: an HTTP endpoint answering GET /metrics (Prometheus
-// text format, prometheus-cpp's exposer) and the loop that keeps what it
-// answers fresh from a recording session. Scrapes never read the BPF maps:
-// the loop rebuilds the families every refresh and swaps them in under a
-// mutex, so scrapes are concurrent with the recording and with each other,
-// and cost the same however often they come.
+// `lockscope serve`: an HTTP endpoint answering GET /metrics (civetweb, in
+// the format the scraper's Accept header asks for: formats.hpp) and the
+// loop that keeps what it answers fresh from a recording session. Scrapes
+// never read the BPF maps: the loop rebuilds the families and encodes them
+// in every format each refresh, and swaps them in under a mutex, so scrapes
+// are concurrent with the recording and with each other, and cost the same
+// however often they come.
 #pragma once
 
 #include <cstdint>
@@ -20,10 +21,9 @@
 #include "lockscope/record/load_plan.hpp"
 #include "lockscope/record/session.hpp"
 #include "lockscope/record/symbolizer.hpp"
+#include "lockscope/serve/exposition.hpp"
 
-namespace prometheus {
-class Exposer;
-}
+class CivetServer;
 
 namespace lockscope::serve {
 
@@ -54,14 +54,16 @@ class MetricsEndpoint {
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
-  // The families every later scrape answers with (until the next publish).
-  void publish(std::vector<prometheus::MetricFamily> families);
+  // What every later scrape answers with (until the next publish).
+  void publish(const Exposition& e);
+  // Scrapes answered so far in each format (formats()' order).
+  std::vector<uint64_t> scrapes() const;
   // The port really listened on (the kernel's choice for port 0).
   uint16_t port() const { return port_; }
 
  private:
   std::shared_ptr<Published> published_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<CivetServer> server_;  // after published_: stops before it goes
   uint16_t port_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The pure mapping of `lockscope serve`: a run as Prometheus families.
 #include "lockscope/serve/exposition.hpp"
+#include "lockscope/serve/formats.hpp"
 
 #include <gtest/gtest.h>
 
@@ -142,7 +143,7 @@ TEST(ServeNames, EveryCatalogueMetricGetsAPrometheusNameInBaseUnits) {
 TEST(ServeExposition, UnavailableMetricsAreAbsentAndListedWithTheirReason) {
   SiteLabels labels(10);
   Profile p = meta();
-  auto fs = exposition(tracepoint_run(), {&p, 1.5e9}, labels);
+  auto fs = exposition(tracepoint_run(), {&p, 1.5e9}, labels).families;
   EXPECT_EQ(find(fs, "lockscope_pool_lock_hold_seconds"), nullptr);
   EXPECT_EQ(find(fs, "lockscope_wakeups_under_pool_lock_total"), nullptr);
   const auto* un = find(fs, "lockscope_metric_unavailable");
@@ -160,7 +161,7 @@ TEST(ServeExposition, UnavailableMetricsAreAbsentAndListedWithTheirReason) {
 TEST(ServeExposition, CountersHistogramsInfoAndLosses) {
   SiteLabels labels(10);
   Profile p = meta();
-  auto fs = exposition(tracepoint_run(), {&p, 1.5e9}, labels);
+  auto fs = exposition(tracepoint_run(), {&p, 1.5e9}, labels).families;
   const auto* q = find(fs, "lockscope_wq_queue_latency_seconds");
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->type, prometheus::MetricType::Histogram);
@@ -200,7 +201,7 @@ TEST(ServeExposition, PoolKindsPartitionTheHistogram) {
   hold.count = 4;
   r.metrics[metric::kPoolLockHold] = hold;
   SiteLabels labels(10);
-  auto fs = exposition(r, {}, labels);
+  auto fs = exposition(r, {}, labels).families;
   const auto* h = find(fs, "lockscope_pool_lock_hold_seconds");
   ASSERT_NE(h, nullptr);
   ASSERT_EQ(h->metric.size(), 2u);
@@ -214,7 +215,7 @@ TEST(ServeExposition, PoolKindsPartitionTheHistogram) {
 
 TEST(ServeExposition, NoRawKernelAddressLeavesAsASiteLabel) {
   SiteLabels labels(10);
-  auto fs = exposition(tracepoint_run(), {}, labels);
+  auto fs = exposition(tracepoint_run(), {}, labels).families;
   const auto* s = find(fs, "lockscope_wq_queue_latency_by_site_total");
   ASSERT_NE(s, nullptr);
   std::set<std::string> sites;
@@ -275,7 +276,7 @@ TEST(ServeSites, TopKFollowsTheRankingAndAccountsExactly) {
     if (round % 7 == 0) counts["new" + std::to_string(round)] += 1 + rng() % 3;
     uint64_t total = 0;
     for (const auto& [_, n] : counts) total += n;
-    auto fs = exposition(wakeups_run(counts), {}, labels);
+    auto fs = exposition(wakeups_run(counts), {}, labels).families;
     const auto* f = find(fs, "lockscope_kworker_wakeups_by_site_total");
     ASSERT_NE(f, nullptr);
     EXPECT_LE(f->metric.size(), 3u);
@@ -300,7 +301,7 @@ TEST(ServeSites, ASiteThatWinsItsLabelBackGoesOnWhereItStopped) {
     counts["A"] += round < 10 ? 10 : (round < 20 ? 1 : 100);
     counts["B"] += round < 10 ? 1 : (round < 20 ? 50 : 1);
     uint64_t total = counts["A"] + counts["B"];
-    auto fs = exposition(wakeups_run(counts), {}, labels);
+    auto fs = exposition(wakeups_run(counts), {}, labels).families;
     const auto* f = find(fs, "lockscope_kworker_wakeups_by_site_total");
     ASSERT_NE(f, nullptr);
     EXPECT_EQ(check.next(*f, round), double(total - prev_total)) << "round " << round;
@@ -325,7 +326,7 @@ TEST(ServeSites, RandomGrowthNeverBreaksTheAccounting) {
     for (auto& [_, n] : counts) n += rng() % (rng() % 4 == 0 ? 500 : 5);
     uint64_t total = 0;
     for (const auto& [_, n] : counts) total += n;
-    auto fs = exposition(wakeups_run(counts), {}, labels);
+    auto fs = exposition(wakeups_run(counts), {}, labels).families;
     const auto* f = find(fs, "lockscope_kworker_wakeups_by_site_total");
     ASSERT_NE(f, nullptr);
     EXPECT_LE(f->metric.size(), 4u);
@@ -336,13 +337,13 @@ TEST(ServeSites, RandomGrowthNeverBreaksTheAccounting) {
 
 TEST(ServeSites, TopZeroMeansNoPerSiteSeries) {
   SiteLabels labels(0);
-  auto fs = exposition(tracepoint_run(), {}, labels);
+  auto fs = exposition(tracepoint_run(), {}, labels).families;
   EXPECT_EQ(find(fs, "lockscope_wq_queue_latency_by_site_total"), nullptr);
 }
 
 TEST(ServeExposition, ProgramStatsOnlyWhenTheKernelCountsThem) {
   SiteLabels labels(10);
-  EXPECT_EQ(find(exposition(tracepoint_run(), {}, labels), "lockscope_program_runs_total"),
+  EXPECT_EQ(find(exposition(tracepoint_run(), {}, labels).families, "lockscope_program_runs_total"),
             nullptr);
   std::vector<ProgramStats> progs(1);
   progs[0].name = "ls_wq_start";
@@ -351,7 +352,7 @@ TEST(ServeExposition, ProgramStatsOnlyWhenTheKernelCountsThem) {
   progs[0].run_time_ns = 2500;
   ExpositionContext ctx;
   ctx.programs = &progs;
-  auto fs = exposition(tracepoint_run(), ctx, labels);
+  auto fs = exposition(tracepoint_run(), ctx, labels).families;
   const auto* runs = find(fs, "lockscope_program_runs_total");
   ASSERT_NE(runs, nullptr);
   EXPECT_EQ(label(runs->metric.at(0), "hook"), "tp_btf/workqueue_execute_start");
@@ -363,8 +364,40 @@ TEST(ServeExposition, ProgramStatsOnlyWhenTheKernelCountsThem) {
 TEST(ServeExposition, GoldenText) {
   SiteLabels labels(10);
   Profile p = meta();
-  lockscope::testing::expect_golden(to_text(exposition(tracepoint_run(), {&p, 1.5e9}, labels)),
-                                    "serve/tracepoint_run.prom");
+  lockscope::testing::expect_golden(
+      to_text(exposition(tracepoint_run(), {&p, 1.5e9}, labels).families),
+      "serve/tracepoint_run.prom");
+}
+
+TEST(ServeExposition, GoldenOpenMetrics) {
+  SiteLabels labels(10);
+  Profile p = meta();
+  lockscope::testing::expect_golden(
+      to_openmetrics(exposition(tracepoint_run(), {&p, 1.5e9}, labels).families),
+      "serve/tracepoint_run.om");
+}
+
+TEST(ServeExposition, CountersEndInTotalAndHistogramsKeepTheirSources) {
+  // OpenMetrics names a counter's family without `_total`: every counter
+  // must have it, or the two text formats would name it differently.
+  SiteLabels labels(10);
+  Profile p = meta();
+  Exposition e = exposition(tracepoint_run(), {&p, 1.5e9}, labels);
+  size_t histograms = 0;
+  for (const auto& f : e.families) {
+    if (f.type == prometheus::MetricType::Counter) {
+      EXPECT_EQ(f.name.substr(f.name.size() - 6), "_total") << f.name;
+    }
+    if (f.type == prometheus::MetricType::Histogram) {
+      ++histograms;
+      ASSERT_EQ(e.histograms.count(f.name), 1u) << f.name;
+      const auto& src = e.histograms.at(f.name);
+      ASSERT_EQ(src.size(), f.metric.size()) << f.name;
+      for (size_t i = 0; i < src.size(); ++i)
+        EXPECT_EQ(src[i].count(), f.metric[i].histogram.sample_count) << f.name;
+    }
+  }
+  EXPECT_GT(histograms, 0u);
 }
 
 TEST(ServeListen, ParsesNumericAddresses) {
