@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lockscope/core/text.hpp"
 
+#include <cctype>
 #include <map>
 
 namespace lockscope {
+
+std::string trim(std::string_view s) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  return std::string(s);
+}
 
 size_t display_width(const std::string& s) {
   size_t n = 0;

@@ -24,10 +24,8 @@ using prometheus::MetricType;
 
 constexpr double kNsPerSecond = 1e9;
 
-std::string lower_trimmed(std::string s) {
-  auto b = s.find_first_not_of(" \t");
-  auto e = s.find_last_not_of(" \t");
-  s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+std::string lower_trimmed(const std::string& text) {
+  std::string s = trim(text);
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
@@ -93,15 +91,6 @@ bool match(const MediaRange& r, Format* f) {
     return v.empty() || v == "0.0.4";
   }
   return false;
-}
-
-int preference(Format f) {
-  switch (f) {
-    case Format::kProtobuf: return 3;
-    case Format::kOpenMetrics: return 2;
-    case Format::kText: return 1;
-  }
-  return 0;
 }
 
 // Integral values as integers, others in the shortest form that reads back
@@ -214,28 +203,22 @@ const std::vector<FormatInfo>& formats() {
   return all;
 }
 
-const FormatInfo& format_info(Format f) {
-  for (const auto& i : formats())
-    if (i.format == f) return i;
-  return formats().front();
-}
-
 Format negotiate(const std::string& accept) {
   Format best = Format::kText;
   double best_q = 0;
-  int best_rank = 0;  // named type: 10 + preference; wildcard: preference of text
+  size_t best_rank = 0;  // a named type: 10 + its Format; a wildcard: its Format
   for (const auto& text : split(accept, ',')) {
     MediaRange r = parse_range(text);
     if (r.type.empty() || r.q <= 0) continue;
     Format f = Format::kText;
-    int rank;
+    size_t rank;
     if (r.type == "*/*" || r.type == "text/*") {
-      rank = preference(Format::kText);
+      rank = size_t(f);
     } else if (r.type == "application/*") {
       f = Format::kOpenMetrics;
-      rank = preference(f);
+      rank = size_t(f);
     } else if (match(r, &f)) {
-      rank = 10 + preference(f);
+      rank = 10 + size_t(f);
     } else {
       continue;
     }

@@ -48,9 +48,7 @@ class Published : public CivetHandler {
   }
   bool handleGet(CivetServer*, mg_connection* conn) override {
     const char* accept = mg_get_header(conn, "Accept");
-    Format f = negotiate(accept ? accept : "");
-    size_t i = 0;
-    while (i + 1 < formats().size() && formats()[i].format != f) ++i;
+    auto i = size_t(negotiate(accept ? accept : ""));
     const char* encoding = mg_get_header(conn, "Accept-Encoding");
     bool gz = encoding && accepts_gzip(encoding);
     std::shared_ptr<const std::vector<Body>> now;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "lockscope/core/log.hpp"
+#include "lockscope/core/text.hpp"
 #include "lockscope/vm/vm.hpp"
 #include "vm/process.hpp"
 
@@ -83,13 +84,6 @@ void prepare_apt_dirs() {
     write_file(path, s.str());
     unlink((d + "/updated").c_str());  // mirror changed: refresh
   }
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
 }
 
 std::string deb_path(const PackageInfo& p) {

@@ -10,17 +10,11 @@
 
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
+#include "lockscope/core/text.hpp"
 #include "lockscope/workloads/scope.hpp"
 
 namespace lockscope {
 namespace {
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-  return s.substr(i);
-}
 
 std::string read_scope(const std::string& path) {
   std::ifstream in(path);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Laying out text for terminals and markup: display widths of UTF-8, padding,
 // cutting, XML/HTML escaping. Shared by the report (src/output) and diff;
-// prefix and suffix tests for everyone (C++17 has no string::ends_with).
+// prefix and suffix tests and trimming for everyone (C++17 has no
+// string::ends_with).
 #pragma once
 
 #include <cstddef>
@@ -17,6 +18,8 @@ inline bool starts_with(std::string_view s, std::string_view prefix) {
 inline bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
+// `s` without leading and trailing white space (isspace: blanks, tabs, newlines).
+std::string trim(std::string_view s);
 
 // Columns a UTF-8 string takes on a terminal (one per code point).
 size_t display_width(const std::string& s);

@@ -14,6 +14,7 @@
 //                --enable-feature=native-histograms
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,7 +24,8 @@
 
 namespace lockscope::serve {
 
-enum class Format { kText, kOpenMetrics, kProtobuf };
+// In order of preference, least first; a Format is its index in formats().
+enum class Format : size_t { kText, kOpenMetrics, kProtobuf };
 
 struct FormatInfo {
   Format format;
@@ -31,7 +33,7 @@ struct FormatInfo {
   const char* content_type;  // the response's Content-Type
 };
 const std::vector<FormatInfo>& formats();
-const FormatInfo& format_info(Format f);
+inline const FormatInfo& format_info(Format f) { return formats()[size_t(f)]; }
 
 // The format to answer an Accept header with: the acceptable media range
 // with the highest q (RFC 9110 §12.5.1) among those lockscope writes; at

@@ -66,5 +66,16 @@ TEST(Text, TruncateDistinctNeverMakesTwoValuesLookTheSame) {
   EXPECT_EQ(u[1], "be…wo");
 }
 
+TEST(Text, PrefixSuffixAndTrim) {
+  EXPECT_TRUE(starts_with("kick_pool", "kick"));
+  EXPECT_FALSE(starts_with("kick", "kick_pool"));
+  EXPECT_TRUE(ends_with("hold_ns", "_ns"));
+  EXPECT_FALSE(ends_with("ns", "_ns"));
+  EXPECT_TRUE(ends_with("x", ""));
+  EXPECT_EQ(trim("  \tcpu \n"), "cpu");
+  EXPECT_EQ(trim("\n\r\t "), "");
+  EXPECT_EQ(trim("a b"), "a b");
+}
+
 }  // namespace
 }  // namespace lockscope

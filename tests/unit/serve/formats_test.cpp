@@ -77,6 +77,8 @@ TEST(ServeFormats, ContentTypesNameEachFormat) {
   EXPECT_EQ(std::string(format_info(Format::kProtobuf).content_type),
             "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
             "encoding=delimited");
+  // A Format is its index in the catalogue (the endpoint indexes by it).
+  for (size_t i = 0; i < formats().size(); ++i) EXPECT_EQ(size_t(formats()[i].format), i);
   // The round trip: each content type negotiates its own format.
   for (const auto& f : formats()) EXPECT_EQ(negotiate(f.content_type), f.format) << f.name;
 }
