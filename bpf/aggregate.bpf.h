@@ -93,21 +93,22 @@ static __always_inline void site_hist(__u32 metric, __u32 kind, __u64 site, __u6
 	ls_hist_add(h, v);
 }
 
-static __always_inline void site_count(__u32 counter, __u32 context, __u64 site)
+/* Adds n to a per-site counter. */
+static __always_inline void site_count(__u32 counter, __u32 context, __u64 site, __u64 n)
 {
 	struct ls_count_key key = { .counter = counter, .context = context, .site = site };
-	__u64 one = 1, *c = bpf_map_lookup_elem(&site_counts, &key);
+	__u64 *c = bpf_map_lookup_elem(&site_counts, &key);
 
 	if (c) {
-		(*c)++;
+		*c += n;
 		return;
 	}
-	if (bpf_map_update_elem(&site_counts, &key, &one, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(&site_counts, &key, &n, BPF_NOEXIST)) {
 		c = bpf_map_lookup_elem(&site_counts, &key);
 		if (c)
-			(*c)++;
+			*c += n;
 		else
-			count(LS_D_SITE_MAP_FULL);
+			count_add(LS_D_SITE_MAP_FULL, n);
 	}
 }
 

@@ -226,14 +226,48 @@ static __always_inline __s64 acquire_site(void *ctx)
 	return track_stacks ? stack_id(ctx) : (__s64)caller_ip(ctx);
 }
 
+/*
+ * A per-site count without a hash look-up: a CPU counts its events in the
+ * slot of their counter while they keep the same site (almost all wakeups
+ * under pool->lock come from one acquirer, most kworker wakeups from a few
+ * work functions), and an event with another site moves the slot's count
+ * into site_counts first. site_seq is odd while it does; user space reads
+ * the slots with the map (Session::snapshot()). Two runs of these programs
+ * never nest on a CPU: they run with interrupts off (under pool->lock, or
+ * under p->pi_lock for sched_waking), and an instance of the same program
+ * is not re-entered.
+ */
+static __always_inline void site_count_cached(struct ls_cpu_state *st, __u32 counter,
+					      __u32 context, __u64 site)
+{
+	struct ls_site_slot *slot;
+
+	if (counter >= LS_SC_MAX)
+		return;
+	slot = &st->site_slot[counter];
+	if (slot->n && slot->context == context && slot->site == site) {
+		slot->n++;
+		return;
+	}
+	st->site_seq++;
+	barrier(); /* the stores stay in this order: the JIT emits them as written */
+	if (slot->n)
+		site_count(counter, slot->context, slot->site, slot->n);
+	slot->context = context;
+	slot->site = site;
+	slot->n = 1;
+	barrier();
+	st->site_seq++;
+}
+
 /* Where a wakeup or an rq acquisition under the held pool->lock happened. */
 static __always_inline void count_site_under_pool(void *ctx, struct ls_cpu_state *st,
 						  __u32 counter)
 {
 	if (track_stacks)
-		site_count(counter, 0, stack_id(ctx));
+		site_count(counter, 0, stack_id(ctx), 1);
 	else if (track_sites)
-		site_count(counter, st->pool_ctx, st->pool_site);
+		site_count_cached(st, counter, st->pool_ctx, st->pool_site);
 }
 
 static __always_inline void learn_pool(struct ls_cpu_state *st, struct worker_pool *pool,
@@ -624,8 +658,8 @@ static __always_inline void on_sched_waking(void *ctx, bool raw)
 		if (flags & PF_WQ_WORKER) {
 			count(LS_C_SCHED_WAKING_KWORKER);
 			if (track_sites)
-				site_count(LS_SC_KWORKER_WAKING, 0,
-					   kworker_current_func(cur, can_read_kernel));
+				site_count_cached(st, LS_SC_KWORKER_WAKING, 0,
+						  kworker_current_func(cur, can_read_kernel));
 		}
 	} else {
 		struct task_struct *cur = bpf_get_current_task_btf();
@@ -633,8 +667,8 @@ static __always_inline void on_sched_waking(void *ctx, bool raw)
 		if (cur->flags & PF_WQ_WORKER) {
 			count(LS_C_SCHED_WAKING_KWORKER);
 			if (track_sites)
-				site_count(LS_SC_KWORKER_WAKING, 0,
-					   kworker_current_func(cur, can_read_kernel));
+				site_count_cached(st, LS_SC_KWORKER_WAKING, 0,
+						  kworker_current_func(cur, can_read_kernel));
 		}
 	}
 	self_end(st, &c);

@@ -19,7 +19,8 @@
 # LOCKSCOPE_TEST_LABELS="unit|host" limits the tiers (a CTest label regex);
 # LOCKSCOPE_TIDY=0 skips clang-tidy; LOCKSCOPE_SANITIZE_TIER=0 skips step 5;
 # LOCKSCOPE_VM_KERNELS="7.2=pre-patch 7.3=post-patch 6.12" the kernels the vm
-# tier's probe tests boot (docs/vm.md).
+# tier's probe and per-kernel record tests boot (default: 7.2, 7.3, 6.12 and
+# 6.1; docs/vm.md).
 # Exit: 0 everything passed; 2 ctest found no tests (nothing was tested,
 # never a pass); otherwise the status of the last step that failed.
 set -euo pipefail

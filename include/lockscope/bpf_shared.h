@@ -77,11 +77,21 @@ enum ls_site_counter {
 	LS_SC_WAKEUP_UNDER_POOL = 0, /* a wakeup under pool->lock */
 	LS_SC_RQ_UNDER_POOL = 1,     /* rq lock taken under pool->lock */
 	LS_SC_KWORKER_WAKING = 2,    /* site = waker's current work function */
+	LS_SC_MAX,
 };
 struct ls_count_key {
 	ls_u32 counter; /* enum ls_site_counter */
 	ls_u32 context; /* enum ls_context: workqueue function seen in the pool->lock hold */
 	ls_u64 site;    /* pool->lock acquirer's address, a stack id (--stacks), or a work function */
+};
+
+/* A CPU's latest per-site counter of one enum ls_site_counter: its events
+ * are counted here while they keep the same site, and added to site_counts
+ * when another site's event takes the slot (site_count_cached()). */
+struct ls_site_slot {
+	ls_u64 context; /* enum ls_context */
+	ls_u64 site;
+	ls_u64 n;       /* events not yet in site_counts; 0: the slot is empty */
 };
 
 /* The first workqueue function called inside a pool->lock hold: with the
@@ -211,6 +221,10 @@ struct ls_cpu_state {
 	ls_u64 cont_lock[LS_CONT_DEPTH];
 	ls_u64 cont_ns[LS_CONT_DEPTH];
 	ls_u64 scratch;       /* see addr_of() in lockscope.bpf.c */
+	/* Odd while a slot moves into site_counts: user space reads it before
+	 * and after the maps and retries when it moved (a sequence count). */
+	ls_u64 site_seq;
+	struct ls_site_slot site_slot[LS_SC_MAX];
 	ls_u64 runs[LS_RUN_MAX]; /* program runs by class */
 };
 

@@ -204,16 +204,7 @@ class Session final : public BpfSession {
         s.site_hists.push_back(std::move(sh));
       }
     }
-    {
-      std::vector<uint64_t> buf(ncpus_);
-      int fd = bpf_map__fd(skel_->maps.site_counts);
-      for (const ls_count_key& key : map_keys<ls_count_key>(skel_->maps.site_counts)) {
-        if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
-        uint64_t n = 0;
-        for (int c = 0; c < ncpus_; ++c) n += buf[c];
-        s.site_counts.push_back({key.counter, key.context, key.site, n});
-      }
-    }
+    read_site_counts(s);
     s.stack_sites = stacks_;
     if (stacks_) read_stacks(s);
     {
@@ -281,11 +272,49 @@ class Session final : public BpfSession {
     }
   }
 
+  // The per-site counters: site_counts plus what each CPU still counts in
+  // its slots (site_count_cached() in bpf/lockscope.bpf.c). A slot's count
+  // moves into site_counts now and then; each CPU's site_seq, read before
+  // and after, says whether one moved while the two were read (it would be
+  // counted twice, or not at all), and then both are read again.
+  void read_site_counts(Snapshot& s) {
+    int fd = bpf_map__fd(skel_->maps.site_counts);
+    std::vector<uint64_t> buf(ncpus_);
+    std::vector<ls_cpu_state> before, slots, after;
+    for (int attempt = 0;; ++attempt) {
+      s.site_counts.clear();
+      if (!read_cpu_state(before)) return;
+      for (const ls_count_key& key : map_keys<ls_count_key>(skel_->maps.site_counts)) {
+        if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
+        uint64_t n = 0;
+        for (int c = 0; c < ncpus_; ++c) n += buf[c];
+        s.site_counts.push_back({key.counter, key.context, key.site, n});
+      }
+      if (!read_cpu_state(slots) || !read_cpu_state(after)) return;
+      bool steady = true;
+      for (int c = 0; c < ncpus_; ++c)
+        steady = steady && before[c].site_seq == after[c].site_seq && !(after[c].site_seq & 1);
+      if (steady || attempt == 9) {
+        if (!steady) log::debug("per-site counters kept moving while read; taken as read");
+        break;
+      }
+    }
+    for (const ls_cpu_state& st : slots)
+      for (uint32_t k = 0; k < LS_SC_MAX; ++k)
+        if (const ls_site_slot& slot = st.site_slot[k]; slot.n)
+          s.site_counts.push_back({k, uint32_t(slot.context), slot.site, slot.n});
+  }
+
+  bool read_cpu_state(std::vector<ls_cpu_state>& buf) {
+    uint32_t zero = 0;
+    buf.resize(size_t(ncpus_));
+    return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, buf.data()) == 0;
+  }
+
   // Program runs by class, summed over the CPUs (zeroed by reset()).
   void read_runs(Snapshot& s) {
-    uint32_t zero = 0;
-    std::vector<ls_cpu_state> buf(ncpus_);
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, buf.data()) != 0) return;
+    std::vector<ls_cpu_state> buf;
+    if (!read_cpu_state(buf)) return;
     for (const auto& st : buf)
       for (uint32_t c = 0; c < LS_RUN_MAX; ++c) {
         s.runs[c] += st.runs[c];

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -190,6 +191,108 @@ TEST_F(VmRecord, PatchEffectShowsInLockMetrics) {
             count(a, "rq_lock_nested_under_pool_lock"));
   EXPECT_LT(p95(b, "pool_lock_hold_ns"), p95(a, "pool_lock_hold_ns"));
 }
+
+// `lockscope record` on each kernel of $LOCKSCOPE_VM_KERNELS (default: 7.2,
+// 7.3, 6.12 and 6.1), under the pty workload (no module to build for the
+// kernel): the lock metrics are recorded there, say what its patch state
+// says, and every per-site count adds up to its metric.
+class VmRecordKernel : public ::testing::TestWithParam<vmtest::KernelUnderTest> {
+ protected:
+  void SetUp() override {
+    log::init(1);
+    if (auto why = vmtest::missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
+  }
+};
+
+// The per-site rows of `metric` add up to its count. The counters and the
+// per-site counts are read one after the other while the programs run, so an
+// event or two may fall between them; a per-site count lost or counted twice
+// is far more.
+void expect_sites_add_up(const json& metrics, const char* metric) {
+  const json& m = metrics.at(metric);
+  uint64_t n = m.at("count").get<uint64_t>(), at_sites = 0;
+  for (const auto& e : m.value("by_site", json::array())) at_sites += e.at("count").get<uint64_t>();
+  uint64_t slack = std::max<uint64_t>(8, n / 200);
+  EXPECT_LE(at_sites, n + slack) << metric << ": " << m.dump();
+  EXPECT_GE(at_sites + slack, n) << metric << ": " << m.dump();
+}
+
+TEST_P(VmRecordKernel, LockMetricsHold) {
+  const vmtest::KernelUnderTest& want = GetParam();
+  vm::Kernel k;
+  try {
+    k = vm::fetch_kernel(want.pattern);
+  } catch (const vm::Unavailable& e) {
+    GTEST_SKIP() << e.what();
+  }
+  vm::BootSpec s;
+  s.vmlinuz = k.vmlinuz;
+  s.lockscope_binary = LOCKSCOPE_GUEST_BINARY;
+  s.smp = 2;
+  s.memory_mb = 1024;
+  s.timeout_s = 400;
+  // Affinity scopes exist from 6.5 on; before, the one run is unscoped.
+  s.commands = {"mkdir -p /dev/pts; mount -t devpts devpts /dev/pts",
+                "scope=; [ -e /sys/module/workqueue/parameters/default_affinity_scope ] && "
+                "scope='--scope system'; lockscope record --workload pty --runs 1 --threads 2 "
+                "--items 1500 $scope -o $RESULTS/profile.json"};
+  vm::BootResult r = vm::boot(s);
+  ASSERT_TRUE(r.completed && r.exit_code == 0 && r.files.count("profile.json"))
+      << r.describe() << "\n"
+      << r.output();
+  json p = json::parse(r.files.at("profile.json"));
+  ASSERT_EQ(p.at("runs").size(), 1u) << p.at("runs").dump();
+  const json& m = p.at("runs").at(0).at("metrics");
+  const std::string state = p.at("kernel").at("patch_state").get<std::string>();
+  const json& wake = m.at("wakeups_under_pool_lock");
+  const json& kick = m.at("kick_pool_under_pool_lock");
+  std::printf("%s (%s): holds %llu, wakeups under pool->lock %.2f%%, kick coverage %s\n",
+              k.release.c_str(), state.c_str(),
+              (unsigned long long)m.at("pool_lock_hold_ns").value("count", uint64_t(0)),
+              100 * wake.value("share", 0.0),
+              kick.at("status") == "ok" ? std::to_string(kick.value("share", 0.0)).c_str()
+                                        : kick.value("reason", std::string("?")).c_str());
+  EXPECT_EQ(p.at("backend"), "fentry");
+  EXPECT_EQ(p.at("host").at("clocksource"), "tsc");
+  if (!want.patch_state.empty()) EXPECT_EQ(state, want.patch_state);
+
+  const json& hold = m.at("pool_lock_hold_ns");
+  ASSERT_EQ(hold.at("status"), "ok") << hold.dump();
+  EXPECT_GT(hold.at("count").get<uint64_t>(), 1000u) << hold.dump();
+  EXPECT_GT(hold.at("probe_effect").at("program_runs").get<uint64_t>(), 0u) << hold.dump();
+  EXPECT_EQ(m.at("pool_lock_wait_ns").at("status"), "ok") << m.at("pool_lock_wait_ns").dump();
+  ASSERT_EQ(wake.at("status"), "ok") << wake.dump();
+  EXPECT_GT(wake.at("total").get<uint64_t>(), 1000u) << wake.dump();
+  for (const char* metric :
+       {"wakeups_under_pool_lock", "rq_lock_nested_under_pool_lock", "kworker_wakeups"})
+    expect_sites_add_up(m, metric);
+
+  if (state == "post-patch") {
+    EXPECT_LT(wake.at("share").get<double>(), 0.02) << wake.dump();
+  } else {
+    // Pre-patch and before kick_pool() (legacy): __queue_work wakes the
+    // worker under pool->lock, and its wakeup takes an rq->lock there.
+    EXPECT_GT(wake.at("share").get<double>(), 0.10) << wake.dump();
+    ASSERT_FALSE(wake.at("by_site").empty()) << wake.dump();
+    EXPECT_NE(wake.at("by_site").at(0).at("site").get<std::string>().find("<- __queue_work"),
+              std::string::npos)
+        << wake.dump();
+    const json& rq = m.at("rq_lock_nested_under_pool_lock");
+    ASSERT_EQ(rq.at("status"), "ok") << rq.dump();
+    EXPECT_GT(rq.at("count").get<uint64_t>(), 100u) << rq.dump();
+  }
+  // Every kick_pool() (pre) or kick_pool_pick() (post) runs under its
+  // pool->lock; a kernel without either cannot say how many holds were missed.
+  if (state == "legacy") {
+    EXPECT_EQ(kick.at("status"), "unavailable") << kick.dump();
+    EXPECT_FALSE(kick.value("reason", std::string()).empty()) << kick.dump();
+  } else {
+    ASSERT_EQ(kick.at("status"), "ok") << kick.dump();
+    EXPECT_GE(kick.at("share").get<double>(), 0.995) << kick.dump();
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Kernels, VmRecordKernel, ::testing::ValuesIn(vmtest::kernels_under_test()),
+                         vmtest::kernel_test_name);
 
 // The instrument measures itself: one boot, the same pty load recorded three
 // times with lockscope doing more or less inside each hold (no sites;

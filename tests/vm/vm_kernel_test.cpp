@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Real Debian kernels under QEMU. lockscope's probe must find fentry usable
 // (and, where the list says so, the right patch state) on every kernel of
-// $LOCKSCOPE_VM_KERNELS (default: the newest 7.2, pre-patch, and 7.3,
-// post-patch); guests must time with the TSC; lockdown= on the guest's
-// command line must lock it down; the kernel's own test_workqueue must print
-// its six scope rows on 7.2 and 7.3.
-// Skips with the reason when QEMU, root or the package mirror is missing.
+// $LOCKSCOPE_VM_KERNELS (default: the newest 7.2, pre-patch, 7.3,
+// post-patch, 6.12, pre-patch, and 6.1, before kick_pool()); guests must time with the TSC;
+// lockdown= on the guest's command line must lock it down; the kernel's own test_workqueue must
+// print its six scope rows on 7.2 and 7.3. Skips with the reason when QEMU, root or the package
+// mirror is missing.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -177,14 +177,8 @@ TEST_P(VmProbe, FentryUsable) {
   EXPECT_EQ(j.at("backend").at("name").get<std::string>(), "fentry") << j.at("backend").dump();
 }
 
-std::string kernel_test_name(const ::testing::TestParamInfo<vmtest::KernelUnderTest>& info) {
-  std::string name = std::to_string(info.index) + "_" + info.param.pattern;
-  for (char& c : name)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return name;
-}
 INSTANTIATE_TEST_SUITE_P(Kernels, VmProbe, ::testing::ValuesIn(vmtest::kernels_under_test()),
-                         kernel_test_name);
+                         vmtest::kernel_test_name);
 
 // The guest's clock: with the TSC, bpf_ktime_get_ns() is cheap; on HPET (what
 // tsc=unstable gave) every timestamp is an emulated device read and lock

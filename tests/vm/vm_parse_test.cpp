@@ -220,7 +220,13 @@ TEST(VmTestUtil, KernelListAndSysfsSelection) {
   EXPECT_EQ(k[2].pattern, "6.12");
   EXPECT_EQ(k[2].patch_state, "");
   EXPECT_EQ(k[3].pattern, "6.1.*");
-  EXPECT_EQ(vmtest::parse_kernel_list(vmtest::kDefaultKernels).size(), 2u);
+  // The default: one kernel per Debian cloud series from 6.1 on, each with
+  // the patch state probe must find there.
+  auto d = vmtest::parse_kernel_list(vmtest::kDefaultKernels);
+  ASSERT_EQ(d.size(), 4u);
+  for (const auto& e : d) EXPECT_FALSE(e.patch_state.empty()) << e.pattern;
+  EXPECT_EQ(d[3].pattern, "6.1");
+  EXPECT_EQ(d[3].patch_state, "legacy");
   EXPECT_EQ(vmtest::selected("none integrity [confidentiality]\n"), "confidentiality");
   EXPECT_EQ(vmtest::selected("[none] integrity confidentiality"), "none");
   EXPECT_EQ(vmtest::selected("tsc\n"), "");

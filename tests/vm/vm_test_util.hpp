@@ -4,8 +4,10 @@
 // the clocksource) with the commands that read them back.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
@@ -43,7 +45,7 @@ inline void PrintTo(const KernelUnderTest& k, std::ostream* os) {
   *os << k.pattern << (k.patch_state.empty() ? "" : "=") << k.patch_state;
 }
 
-constexpr const char* kDefaultKernels = "7.2=pre-patch 7.3=post-patch";
+constexpr const char* kDefaultKernels = "7.2=pre-patch 7.3=post-patch 6.12=pre-patch 6.1=legacy";
 
 // "7.2=pre-patch 7.3=post-patch, 6.12" -> entries (space or comma separated).
 inline std::vector<KernelUnderTest> parse_kernel_list(const std::string& text) {
@@ -66,6 +68,14 @@ inline std::vector<KernelUnderTest> kernels_under_test() {
   const char* env = std::getenv("LOCKSCOPE_VM_KERNELS");
   auto list = parse_kernel_list(env && *env ? env : kDefaultKernels);
   return list.empty() ? parse_kernel_list(kDefaultKernels) : list;
+}
+
+// A gtest parameter name for a kernel of the list: "2_6_12".
+inline std::string kernel_test_name(const ::testing::TestParamInfo<KernelUnderTest>& info) {
+  std::string name = std::to_string(info.index) + "_" + info.param.pattern;
+  for (char& c : name)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
 }
 
 // The kernel parameter that boots a guest locked down: mode "integrity" or
