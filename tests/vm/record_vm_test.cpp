@@ -253,8 +253,11 @@ TEST_P(VmRecordKernel, LockMetricsHold) {
               kick.at("status") == "ok" ? std::to_string(kick.value("share", 0.0)).c_str()
                                         : kick.value("reason", std::string("?")).c_str());
   EXPECT_EQ(p.at("backend"), "fentry");
-  EXPECT_EQ(p.at("host").at("clocksource"), "tsc");
-  if (!want.patch_state.empty()) EXPECT_EQ(state, want.patch_state);
+  EXPECT_TRUE(vmtest::times_with_tsc(p.at("host").at("clocksource").get<std::string>()))
+      << p.at("host").dump();
+  if (!want.patch_state.empty()) {
+    EXPECT_EQ(state, want.patch_state);
+  }
 
   const json& hold = m.at("pool_lock_hold_ns");
   ASSERT_EQ(hold.at("status"), "ok") << hold.dump();

@@ -230,6 +230,10 @@ TEST(VmTestUtil, KernelListAndSysfsSelection) {
   EXPECT_EQ(vmtest::selected("none integrity [confidentiality]\n"), "confidentiality");
   EXPECT_EQ(vmtest::selected("[none] integrity confidentiality"), "none");
   EXPECT_EQ(vmtest::selected("tsc\n"), "");
+  EXPECT_TRUE(vmtest::times_with_tsc("tsc"));
+  EXPECT_TRUE(vmtest::times_with_tsc("tsc-early"));
+  EXPECT_FALSE(vmtest::times_with_tsc("hpet"));
+  EXPECT_FALSE(vmtest::times_with_tsc("acpi_pm"));
 }
 
 TEST(InitScript, MountsRunsAndReportsOverSecondSerialPort) {

@@ -78,6 +78,14 @@ inline std::string kernel_test_name(const ::testing::TestParamInfo<KernelUnderTe
   return name;
 }
 
+// A clocksource that reads the TSC: "tsc", or "tsc-early", which a kernel
+// uses from boot until its TSC calibration is refined about a second later
+// (6.1's guests are still on it when a short command reads it). The same
+// counter, the same cheap read; what the tests rule out is HPET or acpi_pm.
+inline bool times_with_tsc(const std::string& clocksource) {
+  return clocksource == "tsc" || clocksource == "tsc-early";
+}
+
 // The kernel parameter that boots a guest locked down: mode "integrity" or
 // "confidentiality". For vm::BootSpec::extra_append, e.g.
 //   spec.extra_append = vmtest::lockdown_param("confidentiality");
