@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Markdown tables from the files of tests/bench/overhead/builds_guest.sh:
-per workload and condition, medians over the rounds of the throughput, of
+"""Markdown tables from the files of `scripts/compare.sh builds`
+(tests/bench/overhead/rounds_guest.sh): per workload and condition, medians over the rounds of the throughput, of
 each program's ns/run (and ÷ the empty program on the same section, same
 round), and of the pool->lock hold percentiles and the time lockscope took
 out of each hold.  Usage: summarize_builds.py RESULT_DIR"""
