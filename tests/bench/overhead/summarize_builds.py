@@ -32,7 +32,7 @@ def parse(path):
 
 def main(d):
     rounds = sorted({int(m.group(1)) for f in os.listdir(d)
-                     for m in [re.match(r"result-floor-pty(\d+)\.txt$", f)] if m})
+                     for m in [re.match(r"result-floor-(?:pty|twq)(\d+)\.txt$", f)] if m})
     if not rounds:
         sys.exit(f"summarize_builds.py: no results in {d}")
     med = statistics.median
