@@ -37,9 +37,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 usage() { echo "compare.sh: $1 (see --help)" >&2; exit 2; }
+help() { sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 case ${1:-} in
   builds|modes) what=$1; shift ;;
-  -h|--help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) help ;;
   *) usage "usage: compare.sh builds|modes [options] ..." ;;
 esac
 binary=$top/build-static/src/lockscope
@@ -59,7 +60,7 @@ while [ $# -gt 0 ]; do
     --pty-threads) pthreads=$2; shift 2 ;;
     --smp) smp=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
-    -h|--help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) help ;;
     -*) usage "unknown option $1" ;;
     *) break ;;
   esac

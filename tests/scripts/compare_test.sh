@@ -55,16 +55,18 @@ table "$d/result-candidate-pty1.txt" 9,000 800.0
 table "$d/result-candidate-pty2.txt" 9,900 1000.0
 table "$d/result-candidate-pty3.txt" 8,800 600.0
 for c in baseline candidate; do for r in 1 2 3; do profile "$d/result-$c-pty$r.json" $((r * 1000)); done; done
+# has PATTERN WHAT: a line of the last table output matches PATTERN.
+has() { echo "$out" | grep -q "$1" || fail "$2"; }
 out=$(python3 "$src/tests/bench/overhead/summarize_builds.py" "$d")
 echo "$out"
 # Medians: floor 11.0 k; baseline 6.0 k (0.55 of the floor), sched_waking
 # 2000 ns and ÷ empty median(5.0, 5.0, 4.0) = 5.00; candidate 9.0 k (0.82),
 # 800 ns, median(2.0, 2.0, 2.0) = 2.00; hold p50 median 2000 ns.
-echo "$out" | grep -q '^| floor | 11.0 k (10.0 / 12.0 / 11.0) | 1.00 | 400 |' || fail "floor row"
-echo "$out" | grep -q '^| baseline | 6.0 k (5.0 / 6.0 / 7.0) | 0.55 | 2000 (5.00) |.*| 2.00 µs / 9.00 µs / 20.00 µs | 700 ns |$' || fail "baseline row"
-echo "$out" | grep -q '^| candidate | 9.0 k (9.0 / 9.9 / 8.8) | 0.82 | 800 (2.00) |' || fail "candidate row"
+has '^| floor | 11.0 k (10.0 / 12.0 / 11.0) | 1.00 | 400 |' "floor row"
+has '^| baseline | 6.0 k (5.0 / 6.0 / 7.0) | 0.55 | 2000 (5.00) |.*| 2.00 µs / 9.00 µs / 20.00 µs | 700 ns |$' "baseline row"
+has '^| candidate | 9.0 k (9.0 / 9.9 / 8.8) | 0.82 | 800 (2.00) |' "candidate row"
 # No test_workqueue files: its table says so instead of inventing figures.
-echo "$out" | grep -q '^| candidate | no results |' || fail "twq without files"
+has '^| candidate | no results |' "twq without files"
 
 # summarize_modes.py: three modes, two rounds each. A profile holds the hold
 # histogram's buckets ([index, count]); index 10 is the value 10 ns exactly.
@@ -87,13 +89,14 @@ hold "$modes/result-stacks-pty1.json" 1 99 500000 900
 hold "$modes/result-stacks-pty2.json" 1 99 500000 900
 out=$(python3 "$src/tests/bench/overhead/summarize_modes.py" "$modes")
 echo "$out"
-echo "$out" | grep -q '^| `--no-sites` | 200 | 0.01 | 0.02 | 0.02 | 10 ns | 3.00 | 0.01 / 0.02 / 0.02; 0.01 / 0.02 / 0.02 |$' || fail "--no-sites row"
-echo "$out" | grep -q '^| default | 200 | 0.01 | 0.02 | 0.02 | 20 ns | 3.00 |' || fail "default row"
-echo "$out" | grep -q '^| `--stacks` | 200 | 0.02 | 0.02 | 0.02 | 5000 ns | 9.00 |' || fail "--stacks row"
-echo "$out" | grep -q '^| across the modes: largest ÷ smallest | | 2.00 | 1.00 | 1.00 |' || fail "spread across the modes"
-echo "$out" | grep -q '^| one mode with itself: odd ÷ even rounds, the largest of the modes | | 2.00 | 1.00 | 1.00 |' || fail "spread within a mode"
-echo "$out" | grep -q '^Within 10% across the modes: p50 does not (2.00; one mode with itself 2.00), p95 agrees (1.00), p99 agrees (1.00)\.$' || fail "verdict"
+has '^| `--no-sites` | 200 | 0.01 | 0.02 | 0.02 | 10 ns | 3.00 | 0.01 / 0.02 / 0.02; 0.01 / 0.02 / 0.02 |$' "--no-sites row"
+has '^| default | 200 | 0.01 | 0.02 | 0.02 | 20 ns | 3.00 |' "default row"
+has '^| `--stacks` | 200 | 0.02 | 0.02 | 0.02 | 5000 ns | 9.00 |' "--stacks row"
+has '^| across the modes: largest ÷ smallest | | 2.00 | 1.00 | 1.00 |' "spread across the modes"
+has '^| one mode with itself: odd ÷ even rounds, the largest of the modes | | 2.00 | 1.00 | 1.00 |' "spread within a mode"
+has '^Within 10% across the modes: p50 does not (2.00; one mode with itself 2.00), p95 agrees (1.00), p99 agrees (1.00)\.$' "verdict"
 # A mode without a profile in one round is named, not silently pooled.
 rm "$modes/result-stacks-pty2.json"
-python3 "$src/tests/bench/overhead/summarize_modes.py" "$modes" | grep -q '^Missing (no profile or no holds): stacks round 2\.$' || fail "missing round"
+out=$(python3 "$src/tests/bench/overhead/summarize_modes.py" "$modes")
+has '^Missing (no profile or no holds): stacks round 2\.$' "missing round"
 echo "compare_test: ok"
