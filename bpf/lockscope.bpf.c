@@ -180,6 +180,12 @@ static __always_inline void self_end(struct ls_cpu_state *st, struct self_clock 
 
 /* ---- where a pool->lock acquisition comes from -------------------------- */
 
+/* A return address: kernel text (the top 2 GiB), not a -errno. */
+static __always_inline bool is_text(__u64 a)
+{
+	return a >= 0xffffffff80000000ull && a < 0xfffffffffffff000ull;
+}
+
 /*
  * The address a one-argument spinlock function will return to, i.e. inside
  * the function that takes the lock. This depends on the x86-64 BPF
@@ -212,18 +218,31 @@ static __always_inline __u64 caller_ip(void *ctx)
 	/* Debian's 7.x kernels enter an fexit trampoline with no return into
 	 * the traced function on the stack: [arg][return value][saved rbp]
 	 * [return into its caller] (seen with bpf_printk). A return address
-	 * is kernel text: the top 2 GiB, above the direct map and the stacks. */
-	if (slots[2] >= 0xffffffff80000000ull)
+	 * is kernel text, above the direct map and the stacks. */
+	if (is_text(slots[2]))
 		return slots[2];
 	return 0;
 }
 
-/* A caller address, or a stack id (--stacks); < 0 when sites are off. */
+/*
+ * Where a pool->lock was taken: the acquirer's address; -1 when sites are
+ * off. A hold is named by its acquiring function in every mode (with
+ * --stacks too: a stack's first frame names the same function), so --stacks
+ * walks the stack only where the address cannot be read (a stack id, or
+ * -errno). A walk here would run while the lock is held, and the hold that
+ * starts next runs measurably slower after it (docs/overhead.md, "The probe
+ * effect"); a walk inside the hold is timed out of it.
+ */
 static __always_inline __s64 acquire_site(void *ctx)
 {
+	__u64 ip;
+
 	if (!track_sites)
 		return -1;
-	return track_stacks ? stack_id(ctx) : (__s64)caller_ip(ctx);
+	ip = caller_ip(ctx);
+	if (track_stacks && !ip)
+		return stack_id(ctx);
+	return (__s64)ip;
 }
 
 /*
@@ -231,11 +250,9 @@ static __always_inline __s64 acquire_site(void *ctx)
  * slot of their counter while they keep the same site (almost all wakeups
  * under pool->lock come from one acquirer, most kworker wakeups from a few
  * work functions), and an event with another site moves the slot's count
- * into site_counts first. site_seq is odd while it does; user space reads
- * the slots with the map (Session::snapshot()). Two runs of these programs
- * never nest on a CPU: they run with interrupts off (under pool->lock, or
- * under p->pi_lock for sched_waking), and an instance of the same program
- * is not re-entered.
+ * into site_counts first. Two runs of these programs never nest on a CPU:
+ * they run with interrupts off (under pool->lock, or under p->pi_lock for
+ * sched_waking), and an instance of the same program is not re-entered.
  */
 static __always_inline void site_count_cached(struct ls_cpu_state *st, __u32 counter,
 					      __u32 context, __u64 site)
@@ -249,25 +266,57 @@ static __always_inline void site_count_cached(struct ls_cpu_state *st, __u32 cou
 		slot->n++;
 		return;
 	}
-	st->site_seq++;
-	barrier(); /* the stores stay in this order: the JIT emits them as written */
 	if (slot->n)
 		site_count(counter, slot->context, slot->site, slot->n);
 	slot->context = context;
 	slot->site = site;
 	slot->n = 1;
+}
+
+/*
+ * An event counted in its metric and in its site's row together, while
+ * site_seq is odd: user space reads the counters, site_counts and the slots
+ * between two reads of site_seq and reads again when it moved
+ * (Session::read_counts()), so the rows add up to the metric. `site` is
+ * found before: a stack walk runs lockscope's hooks nested.
+ */
+static __always_inline void count_at_site(struct ls_cpu_state *st, __u32 counter_id,
+					  __u32 slot, __u32 context, __u64 site)
+{
+	st->site_seq++;
+	barrier(); /* the stores stay in this order: the JIT emits them as written */
+	count(counter_id);
+	site_count_cached(st, slot, context, site);
 	barrier();
 	st->site_seq++;
 }
 
-/* Where a wakeup or an rq acquisition under the held pool->lock happened. */
-static __always_inline void count_site_under_pool(void *ctx, struct ls_cpu_state *st,
-						  __u32 counter)
+/*
+ * A wakeup or an rq acquisition under the held pool->lock, and where it
+ * happened. With --stacks, one stack walk per wakeup: the rq->lock a wakeup
+ * takes next (try_to_wake_up() takes the task's rq->lock after sched_waking,
+ * before it unlocks anything) is filed under that wakeup's stack. A walk
+ * costs several times a whole hook, and this one is inside the hold.
+ */
+static __always_inline void count_under_pool(void *ctx, struct ls_cpu_state *st,
+					     __u32 counter_id, __u32 slot)
 {
-	if (track_stacks)
-		site_count(counter, 0, stack_id(ctx), 1);
-	else if (track_sites)
-		site_count_cached(st, counter, st->pool_ctx, st->pool_site);
+	__u32 context = st->pool_ctx;
+	__s64 site = st->pool_site;
+
+	if (!track_sites) {
+		count(counter_id);
+		return;
+	}
+	if (track_stacks) {
+		context = 0;
+		if (slot == LS_SC_RQ_UNDER_POOL && st->wake_stack >= 0)
+			site = st->wake_stack;
+		else
+			site = stack_id(ctx);
+		st->wake_stack = slot == LS_SC_WAKEUP_UNDER_POOL ? site : -1;
+	}
+	count_at_site(st, counter_id, slot, context, site);
 }
 
 static __always_inline void learn_pool(struct ls_cpu_state *st, struct worker_pool *pool,
@@ -303,10 +352,10 @@ static __always_inline void on_lock_entry(raw_spinlock_t *lock_ptr)
 
 /* ---- lock exit (fexit): a hold starts ----------------------------------- */
 
-/* A site worth a per-site row: a stack id, or a caller address found. */
+/* A site worth a per-site row: a caller address found, or a stack id. */
 static __always_inline bool site_known(__s64 site)
 {
-	return track_sites && (track_stacks ? site >= 0 : site != 0);
+	return track_sites && (track_stacks ? site >= 0 || is_text(site) : site != 0);
 }
 
 /* `site`: the acquirer (acquire_site()), looked up once by on_locked(). */
@@ -319,6 +368,7 @@ static __always_inline void start_hold(struct ls_cpu_state *st, __u64 lock, __u3
 	st->rq_lock = 0;
 	st->depth = 0;
 	st->pool_site = site;
+	st->wake_stack = -1;
 	count(LS_C_POOL_ACQUIRED);
 	if (trylock)
 		count(LS_C_POOL_TRYLOCKED);
@@ -357,8 +407,8 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 	now = entry_ns ? bpf_ktime_get_ns() : 0;
 	if (entry_ns) {
 		/* The waited path (rare): the wait per acquirer too. A pool->lock
-		 * wait's site is its hold's, looked up once; an rq->lock wait
-		 * walks no stack (--stacks), the caller address is one read. */
+		 * wait's site is its hold's, looked up once; an rq->lock wait's
+		 * is the caller's address (one read; no stack walk, --stacks). */
 		__u32 metric = kind == LS_KIND_RQ ? LS_M_RQ_WAIT : LS_M_POOL_WAIT;
 
 		count(kind == LS_KIND_RQ ? LS_C_RQ_WAITED : LS_C_POOL_WAITED);
@@ -366,8 +416,10 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 		if (kind != LS_KIND_RQ) {
 			site = acquire_site(ctx);
 			have_site = true;
-		} else if (track_sites && !track_stacks) {
-			site = (__s64)caller_ip(ctx);
+		} else if (track_sites) {
+			__u64 ip = caller_ip(ctx);
+
+			site = ip ? (__s64)ip : -1;
 		}
 		if (site_known(site))
 			site_hist(metric, kind, site, now - entry_ns);
@@ -375,13 +427,12 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 	if (kind == LS_KIND_RQ) {
 		if (!st->pool_lock)
 			goto out;
-		count(LS_C_RQ_UNDER_POOL);
 		if (!st->rq_lock && time_holds) {
 			st->rq_lock = lock;
 			st->rq_acq_ns = now ? now : bpf_ktime_get_ns();
 			st->rq_self_base = st->self_ns;
 		}
-		count_site_under_pool(ctx, st, LS_SC_RQ_UNDER_POOL);
+		count_under_pool(ctx, st, LS_C_RQ_UNDER_POOL, LS_SC_RQ_UNDER_POOL);
 		goto out;
 	}
 	if (st->pool_lock) {
@@ -434,8 +485,10 @@ static __always_inline void on_unlock(raw_spinlock_t *lock_ptr)
 		return;
 	}
 	/* Another lock released inside the hold: this program is lockscope's
-	 * own time inside it (`now` is its start). */
+	 * own time inside it (`now` is its start). A wakeup that took no
+	 * rq->lock (the wakelist) is over: its stack is not an rq's. */
 	nested = st->depth++;
+	st->wake_stack = -1;
 	if (lock == st->rq_lock) {
 		__u64 held = now - st->rq_acq_ns, self = st->self_ns - st->rq_self_base;
 
@@ -633,6 +686,18 @@ int BPF_PROG(ls_rcu_free_pool, struct rcu_head *rcu)
 /* Each handler takes `raw` (a constant): raw_tp arguments are numbers and are
  * read with probe reads, tp_btf arguments are BTF pointers and walked. */
 
+/* A wakeup by a kworker, and the work function it runs (probe reads first). */
+static __always_inline void count_kworker_waking(struct ls_cpu_state *st,
+						 struct task_struct *cur)
+{
+	if (!track_sites) {
+		count(LS_C_SCHED_WAKING_KWORKER);
+		return;
+	}
+	count_at_site(st, LS_C_SCHED_WAKING_KWORKER, LS_SC_KWORKER_WAKING, 0,
+		      kworker_current_func(cur, can_read_kernel));
+}
+
 /* A wakeup that proceeds (the task's state matched); under a held pool->lock
  * it is the patch's subject. The rq->lock it then takes (unless it goes to
  * the wakelist by IPI) is counted at the lock. */
@@ -647,29 +712,19 @@ static __always_inline void on_sched_waking(void *ctx, bool raw)
 	st->runs[LS_RUN_WAKING]++;
 	c = self_begin(st);
 	count(LS_C_WAKEUPS);
-	if (st->pool_lock) {
-		count(LS_C_WAKEUPS_UNDER_POOL);
-		count_site_under_pool(ctx, st, LS_SC_WAKEUP_UNDER_POOL);
-	}
+	if (st->pool_lock)
+		count_under_pool(ctx, st, LS_C_WAKEUPS_UNDER_POOL, LS_SC_WAKEUP_UNDER_POOL);
 	if (raw) {
 		struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 
 		flags = BPF_CORE_READ(cur, flags);
-		if (flags & PF_WQ_WORKER) {
-			count(LS_C_SCHED_WAKING_KWORKER);
-			if (track_sites)
-				site_count_cached(st, LS_SC_KWORKER_WAKING, 0,
-						  kworker_current_func(cur, can_read_kernel));
-		}
+		if (flags & PF_WQ_WORKER)
+			count_kworker_waking(st, cur);
 	} else {
 		struct task_struct *cur = bpf_get_current_task_btf();
 
-		if (cur->flags & PF_WQ_WORKER) {
-			count(LS_C_SCHED_WAKING_KWORKER);
-			if (track_sites)
-				site_count_cached(st, LS_SC_KWORKER_WAKING, 0,
-						  kworker_current_func(cur, can_read_kernel));
-		}
+		if (cur->flags & PF_WQ_WORKER)
+			count_kworker_waking(st, cur);
 	}
 	self_end(st, &c);
 }

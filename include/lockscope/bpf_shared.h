@@ -213,6 +213,8 @@ struct ls_cpu_state {
 	ls_u64 rq_lock;       /* rq lock taken while pool_lock is held */
 	ls_u64 rq_acq_ns;
 	ls_u64 rq_self_base;  /* self_ns when rq_lock was taken */
+	ls_s64 wake_stack;    /* --stacks: the wakeup under the hold whose rq->lock
+			       * is still to come, its stack id; < 0 if none */
 	ls_u64 entry_lock;    /* lock whose lock function this CPU entered last */
 	ls_u64 entry_kind;    /* its enum ls_lock_kind */
 	ls_u64 entry_ns;      /* when, if it was busy (a wait), else 0 */
@@ -221,8 +223,9 @@ struct ls_cpu_state {
 	ls_u64 cont_lock[LS_CONT_DEPTH];
 	ls_u64 cont_ns[LS_CONT_DEPTH];
 	ls_u64 scratch;       /* see addr_of() in lockscope.bpf.c */
-	/* Odd while a slot moves into site_counts: user space reads it before
-	 * and after the maps and retries when it moved (a sequence count). */
+	/* Odd while an event changes a counter and its site's row (count_at_site()
+	 * in lockscope.bpf.c): user space reads it before and after the maps
+	 * and reads again when it moved (a sequence count). */
 	ls_u64 site_seq;
 	struct ls_site_slot site_slot[LS_SC_MAX];
 	ls_u64 runs[LS_RUN_MAX]; /* program runs by class */

@@ -84,9 +84,11 @@ const char* context_name(uint32_t ctx) {
   }
 }
 
-// Where a pool->lock hold came from: its acquirer, or a stack (--stacks).
+// Where a pool->lock hold came from: its acquirer's address, or with
+// --stacks where no address could be read, a stack id (below 2^32; an
+// address is kernel text, in the top 2 GiB).
 std::string hold_site(const Snapshot& s, uint64_t site, const Symbolizer& syms) {
-  if (s.stack_sites) return stack_site(s, site, syms, false, 1);
+  if (s.stack_sites && site < (uint64_t(1) << 32)) return stack_site(s, site, syms, false, 1);
   return site ? syms.name(site) : "[unknown]";
 }
 
@@ -208,11 +210,11 @@ Metric plain_time(const Snapshot& s, uint32_t metric, uint32_t kind) {
   return m;
 }
 
-// rq->lock waits have caller sites without --stacks only (the BPF side
-// walks no stack for them).
+// rq->lock waits by the caller's address, in every mode (the BPF side walks
+// no stack for them).
 Metric rq_wait(const Snapshot& s, const Symbolizer& syms) {
   Metric wait = plain_time(s, LS_M_RQ_WAIT, LS_KIND_RQ);
-  if (!s.stack_sites) wait.by_site = acquirer_sites(s, LS_M_RQ_WAIT, syms, false);
+  wait.by_site = acquirer_sites(s, LS_M_RQ_WAIT, syms, false);
   return wait;
 }
 

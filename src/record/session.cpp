@@ -181,13 +181,6 @@ class Session final : public BpfSession {
     Snapshot s = Snapshot::zeroed();
     read_runs(s);
     {
-      std::vector<uint64_t> buf(ncpus_);
-      int fd = bpf_map__fd(skel_->maps.counters);
-      for (uint32_t k = 0; k < LS_C_MAX; ++k)
-        if (bpf_map_lookup_elem(fd, &k, buf.data()) == 0)
-          for (int c = 0; c < ncpus_; ++c) s.counters[k] += buf[c];
-    }
-    {
       std::vector<ls_hist> buf(ncpus_);
       int fd = bpf_map__fd(skel_->maps.hists);
       for (uint32_t k = 0; k < LS_NR_HISTS; ++k)
@@ -204,7 +197,7 @@ class Session final : public BpfSession {
         s.site_hists.push_back(std::move(sh));
       }
     }
-    read_site_counts(s);
+    read_counts(s);
     s.stack_sites = stacks_;
     if (stacks_) read_stacks(s);
     {
@@ -264,7 +257,9 @@ class Session final : public BpfSession {
     std::vector<uint64_t> ips(LS_STACK_DEPTH);
     for (int64_t id : wanted) {
       uint32_t k = uint32_t(id);
-      if (id < 0 || bpf_map_lookup_elem(fd, &k, ips.data()) != 0) continue;
+      // A hold's site is an address (negative as int64_t) unless it was a stack.
+      if (id < 0 || id > int64_t(UINT32_MAX) || bpf_map_lookup_elem(fd, &k, ips.data()) != 0)
+        continue;
       std::vector<uint64_t> frames;
       for (uint64_t ip : ips)
         if (ip) frames.push_back(ip);
@@ -272,18 +267,24 @@ class Session final : public BpfSession {
     }
   }
 
-  // The per-site counters: site_counts plus what each CPU still counts in
-  // its slots (site_count_cached() in bpf/lockscope.bpf.c). A slot's count
-  // moves into site_counts now and then; each CPU's site_seq, read before
-  // and after, says whether one moved while the two were read (it would be
-  // counted twice, or not at all), and then both are read again.
-  void read_site_counts(Snapshot& s) {
+  // The counters, and the per-site counters: site_counts plus what each CPU
+  // still counts in its slots (site_count_cached() in bpf/lockscope.bpf.c).
+  // An event changes its counter and its site's row while its CPU's site_seq
+  // is odd (count_at_site()); site_seq, read before and after, says whether
+  // one happened while they were read (a row without its count, or a slot
+  // moved into site_counts and counted twice), and then all are read again.
+  void read_counts(Snapshot& s) {
+    int counters = bpf_map__fd(skel_->maps.counters);
     int fd = bpf_map__fd(skel_->maps.site_counts);
     std::vector<uint64_t> buf(ncpus_);
     std::vector<ls_cpu_state> before, slots, after;
     for (int attempt = 0;; ++attempt) {
+      std::fill(s.counters.begin(), s.counters.end(), 0);
       s.site_counts.clear();
       if (!read_cpu_state(before)) return;
+      for (uint32_t k = 0; k < LS_C_MAX; ++k)
+        if (bpf_map_lookup_elem(counters, &k, buf.data()) == 0)
+          for (int c = 0; c < ncpus_; ++c) s.counters[k] += buf[c];
       for (const ls_count_key& key : map_keys<ls_count_key>(skel_->maps.site_counts)) {
         if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) continue;
         uint64_t n = 0;
@@ -295,7 +296,7 @@ class Session final : public BpfSession {
       for (int c = 0; c < ncpus_; ++c)
         steady = steady && before[c].site_seq == after[c].site_seq && !(after[c].site_seq & 1);
       if (steady || attempt == 9) {
-        if (!steady) log::debug("per-site counters kept moving while read; taken as read");
+        if (!steady) log::debug("counters kept moving while read; taken as read");
         break;
       }
     }

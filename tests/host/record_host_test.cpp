@@ -139,7 +139,7 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
   // Each CPU counts its latest site in a slot of its own state and moves it
   // into the per-site map when the site changes: the rows still add up to
   // the count (what was still in a slot is read with it), give or take the
-  // few wakeups between reading the counters and the sites.
+  // few wakeups of a read that kept moving (Session::read_counts()).
   uint64_t n = k["count"].get<uint64_t>(), slack = std::max<uint64_t>(8, n / 200);
   EXPECT_LE(at_sites, n + slack) << k.dump();
   EXPECT_GE(at_sites + slack, n) << k.dump();

@@ -205,9 +205,10 @@ class VmRecordKernel : public ::testing::TestWithParam<vmtest::KernelUnderTest> 
 };
 
 // The per-site rows of `metric` add up to its count. The counters and the
-// per-site counts are read one after the other while the programs run, so an
-// event or two may fall between them; a per-site count lost or counted twice
-// is far more.
+// per-site counts are read under each CPU's sequence count while the programs
+// run, and a read still moving after ten tries is taken as read, so an event
+// or two may fall between them; a per-site count lost or counted twice is
+// far more.
 void expect_sites_add_up(const json& metrics, const char* metric) {
   const json& m = metrics.at(metric);
   uint64_t n = m.at("count").get<uint64_t>(), at_sites = 0;

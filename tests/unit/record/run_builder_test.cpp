@@ -80,11 +80,32 @@ TEST(RunBuilder, WaitsArePerCallerSortedByTotalWait) {
   ASSERT_EQ(rq.by_site.size(), 1u);
   EXPECT_EQ(rq.by_site[0].site, "worker_thread");
   EXPECT_EQ(rq.by_site[0].kind, "");
+}
 
-  s.stack_sites = true;  // --stacks: rq->lock waits carry no stacks
-  s.site_hists = {{LS_M_RQ_WAIT, LS_KIND_RQ, 1, of({50})}};
-  EXPECT_TRUE(
-      build_run(s, all_available(), syms()).metrics.at(metric::kRqLockWait).by_site.empty());
+// --stacks names holds and waits by the acquirer's address too (a stack's
+// first frame is the same function); a stack id, below 2^32, names a hold
+// whose address could not be read.
+TEST(RunBuilder, StacksModeNamesHoldsByAddressOrStack) {
+  const uint64_t text = 0xffffffff81000000;
+  Symbolizer ks = Symbolizer::from_entries(
+      {{0x1000, "_raw_spin_lock_irq"}, {0x2000, "process_one_work"}, {text, "__queue_work"}});
+  Snapshot s = Snapshot::zeroed();
+  s.stack_sites = true;
+  s.hists[LS_M_POOL_HOLD * LS_KIND_MAX + LS_KIND_POOL_PERCPU] = of({100, 200, 300});
+  s.site_hists.push_back({LS_M_POOL_HOLD, LS_KIND_POOL_PERCPU, text + 0x40, of({100, 200})});
+  s.site_hists.push_back({LS_M_POOL_HOLD, LS_KIND_POOL_PERCPU, 7, of({300})});
+  s.stacks[7] = {0x1010, 0x2010};
+  s.counters[LS_C_RQS_LEARNED] = 1;
+  s.hists[LS_M_RQ_WAIT * LS_KIND_MAX + LS_KIND_RQ] = of({50});
+  s.site_hists.push_back({LS_M_RQ_WAIT, LS_KIND_RQ, text + 0x80, of({50})});
+  lockscope::Run r = build_run(s, all_available(), ks);
+  const Metric& hold = r.metrics.at(metric::kPoolLockHold);
+  ASSERT_EQ(hold.by_site.size(), 2u);
+  EXPECT_EQ(hold.by_site[0].site, "__queue_work");
+  EXPECT_EQ(hold.by_site[1].site, "process_one_work");  // the stack, past the lock function
+  const Metric& rq = r.metrics.at(metric::kRqLockWait);
+  ASSERT_EQ(rq.by_site.size(), 1u);
+  EXPECT_EQ(rq.by_site[0].site, "__queue_work");
 }
 
 TEST(RunBuilder, WakeupSitesNameTheContextAndTheAcquirer) {
