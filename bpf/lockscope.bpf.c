@@ -46,7 +46,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* ---- configuration (set by user space before load) ---------------------- */
 
 const volatile bool track_sites = true;       /* per-site rows (cheap: caller address) */
-const volatile bool track_stacks = false;     /* per-site rows from full stacks (costly) */
+const volatile bool track_stacks = false;     /* wakeups under pool->lock by stack (a walk each) */
 const volatile bool track_wq_latency = true;  /* queue latency / exec time */
 const volatile bool waits_from_hooks = false; /* lock entry hooks time the waits */
 /* The lock hooks read the clock: a timed lock metric was asked for (record

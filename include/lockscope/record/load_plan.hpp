@@ -25,7 +25,7 @@ const char* backend_name(Backend b);
 struct PlanRequest {
   Backend backend = Backend::kAuto;
   bool track_sites = true;    // per-site rows (acquirer address + workqueue context)
-  bool track_stacks = false;  // per-site rows from full kernel stacks (--stacks; costly)
+  bool track_stacks = false;  // wakeups under pool->lock named from stacks (--stacks)
   bool force_raw_tp = false;  // raw_tp even where tp_btf works (--raw-tp)
   // record --metrics: only these catalogue metrics, and only the hooks they
   // need; empty = every metric.
