@@ -314,9 +314,12 @@ static __always_inline void count_under_pool(void *ctx, struct ls_cpu_state *st,
 			site = st->wake_stack;
 		else
 			site = stack_id(ctx);
-		st->wake_stack = slot == LS_SC_WAKEUP_UNDER_POOL ? site : -1;
 	}
 	count_at_site(st, counter_id, slot, context, site);
+	/* After the count: a slot moving into site_counts may take a hash
+	 * bucket's spinlock, whose unlock hook clears wake_stack. */
+	if (track_stacks)
+		st->wake_stack = slot == LS_SC_WAKEUP_UNDER_POOL ? site : -1;
 }
 
 static __always_inline void learn_pool(struct ls_cpu_state *st, struct worker_pool *pool,
