@@ -281,7 +281,7 @@ class Session final : public BpfSession {
     for (int attempt = 0;; ++attempt) {
       std::fill(s.counters.begin(), s.counters.end(), 0);
       s.site_counts.clear();
-      if (!read_cpu_state(before)) return;
+      const bool have_before = read_cpu_state(before);
       for (uint32_t k = 0; k < LS_C_MAX; ++k)
         if (bpf_map_lookup_elem(counters, &k, buf.data()) == 0)
           for (int c = 0; c < ncpus_; ++c) s.counters[k] += buf[c];
@@ -291,7 +291,8 @@ class Session final : public BpfSession {
         for (int c = 0; c < ncpus_; ++c) n += buf[c];
         s.site_counts.push_back({key.counter, key.context, key.site, n});
       }
-      if (!read_cpu_state(slots) || !read_cpu_state(after)) return;
+      // Without the per-CPU state: the counters and the map as read.
+      if (!have_before || !read_cpu_state(slots) || !read_cpu_state(after)) return;
       bool steady = true;
       for (int c = 0; c < ncpus_; ++c)
         steady = steady && before[c].site_seq == after[c].site_seq && !(after[c].site_seq & 1);
