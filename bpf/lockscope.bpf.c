@@ -420,9 +420,9 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 			site = acquire_site(ctx);
 			have_site = true;
 		} else if (track_sites) {
-			__u64 ip = caller_ip(ctx);
-
-			site = ip ? (__s64)ip : -1;
+			site = (__s64)caller_ip(ctx);
+			if (track_stacks && !site)
+				site = -1; /* 0 would be a stack id there */
 		}
 		if (site_known(site))
 			site_hist(metric, kind, site, now - entry_ns);

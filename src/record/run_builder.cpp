@@ -85,10 +85,9 @@ const char* context_name(uint32_t ctx) {
 }
 
 // Where a pool->lock hold came from: its acquirer's address, or with
-// --stacks where no address could be read, a stack id (below 2^32; an
-// address is kernel text, in the top 2 GiB).
+// --stacks where no address could be read, a stack id.
 std::string hold_site(const Snapshot& s, uint64_t site, const Symbolizer& syms) {
-  if (s.stack_sites && site < (uint64_t(1) << 32)) return stack_site(s, site, syms, false, 1);
+  if (s.stack_sites && Snapshot::is_stack_id(site)) return stack_site(s, site, syms, false, 1);
   return site ? syms.name(site) : "[unknown]";
 }
 

@@ -257,8 +257,8 @@ class Session final : public BpfSession {
     std::vector<uint64_t> ips(LS_STACK_DEPTH);
     for (int64_t id : wanted) {
       uint32_t k = uint32_t(id);
-      // A hold's site is an address (negative as int64_t) unless it was a stack.
-      if (id < 0 || id > int64_t(UINT32_MAX) || bpf_map_lookup_elem(fd, &k, ips.data()) != 0)
+      // A hold's site is an address unless it was a stack.
+      if (!Snapshot::is_stack_id(uint64_t(id)) || bpf_map_lookup_elem(fd, &k, ips.data()) != 0)
         continue;
       std::vector<uint64_t> frames;
       for (uint64_t ip : ips)

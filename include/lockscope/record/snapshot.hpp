@@ -34,7 +34,13 @@ struct Snapshot {
   std::vector<SiteCount> site_counts;
   std::map<int64_t, std::vector<uint64_t>> stacks;  // stack id -> kernel IPs
   std::map<uint64_t, std::string> func_wq;          // work function -> workqueue name
-  bool stack_sites = false;  // sites of pool holds, wakeups and rq acquisitions are stack ids
+  // record --stacks: the sites of wakeups and rq acquisitions under pool->lock
+  // are stack ids, and so is a hold's or a wait's where no address was read.
+  bool stack_sites = false;
+
+  // A site that is a stack id: below 2^32 (an address is kernel text, in the
+  // top 2 GiB).
+  static bool is_stack_id(uint64_t site) { return site < (uint64_t(1) << 32); }
 
   const Histogram& hist(uint32_t metric, uint32_t kind) const;
   // Every counter and global histogram present and zero.
