@@ -37,6 +37,8 @@ def main(d):
         sys.exit(f"summarize_builds.py: no results in {d}")
     med = statistics.median
     for w, scopes in SCOPES.items():
+        if not any(os.path.exists(os.path.join(d, f"result-floor-{w}{r}.txt")) for r in rounds):
+            continue  # a workload not asked for (--workloads)
         print(f"\n{w} ({', '.join(scopes)}), medians of {len(rounds)} rounds\n")
         print("| condition | items/s (each round) | ÷ floor | " +
               " | ".join(f"`{p}` ns (÷ empty)" for p in PROGRAMS) +
