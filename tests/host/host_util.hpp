@@ -75,6 +75,7 @@ inline std::set<uint32_t> lockscope_link_ids() {
 
 // `threads` threads doing `items` pty round trips each (each one an item of
 // the kernel's flush_to_ldisc work); counts the completed ones in *done.
+// min_pty_queue_events() says how many of them queue that item.
 inline void pty_load(int threads, int items, std::atomic<uint64_t>* done) {
   std::vector<std::thread> ts;
   ts.reserve(size_t(threads));
@@ -85,6 +86,20 @@ inline void pty_load(int threads, int items, std::atomic<uint64_t>* done) {
         if (ch.round_trip()) (*done)++;
     });
   for (auto& t : ts) t.join();
+}
+
+// The fewest flush_to_ldisc queue events `round_trips` pty round trips make.
+// A write queues its pty's work item unless the item is still pending:
+// queue_work() then returns false and no tracepoint fires. That happens
+// when the worker that delivered the last byte is still in its loop, the
+// write before this one queued the item again, and that run has not begun
+// yet; the byte goes out with it. A few round trips in 6000 do this under
+// load (5997 and 5999 queue events have been seen). Each test that counts
+// queue events also checks lockscope against its own count of the
+// tracepoint's firings (counters.wq_queued), so what this slack allows is
+// the kernel's coalescing, never a pair lockscope lost.
+inline uint64_t min_pty_queue_events(uint64_t round_trips) {
+  return round_trips - round_trips / 100;
 }
 
 inline std::string tmp_path(const std::string& name) {
