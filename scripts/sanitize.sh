@@ -21,7 +21,9 @@ echo "== sanitize: build (${build#$top/}, -fsanitize=address,undefined)"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOCKSCOPE_SANITIZE=ON \
   -DLOCKSCOPE_BENCHMARKS=OFF \
   -DCMAKE_CXX_FLAGS="-fno-sanitize-recover=undefined" >/dev/null
+build_start=$SECONDS
 cmake --build "$build" -j "$jobs"
+echo "== sanitize: built in $((SECONDS - build_start)) s"
 
 # halt_on_error: a UBSan report ends the test process, so the test fails.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}

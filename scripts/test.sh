@@ -28,19 +28,40 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# Each step's wall time, printed as a table at the end (and on failure): the
+# whole run has a time budget, and this says where it goes.
+times=()
+step_name=
+step_start=$SECONDS
+step() {
+  [ -n "$step_name" ] && times+=("$(printf '%6d s  %s' $((SECONDS - step_start)) "$step_name")")
+  step_name=$1
+  step_start=$SECONDS
+  [ -n "$1" ] && echo "== $1"
+  return 0
+}
+print_times() {
+  step ""
+  echo "== time per step"
+  printf '%s\n' "${times[@]}"
+  printf '%6d s  total\n' "$SECONDS"
+}
+trap print_times EXIT
+
+step "install: Debian packages (scripts/install-deps.sh)"
 "$top/scripts/install-deps.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: not root: the host and vm tiers will be skipped (run as root, or sudo $0)" >&2
 fi
 
-echo "== build: static lockscope for the VM guests (build-static/)"
+step "build: static lockscope for the VM guests (build-static/)"
 cmake -S . -B build-static -DCMAKE_BUILD_TYPE=Release -DLOCKSCOPE_STATIC=ON \
       -DLOCKSCOPE_TESTS=OFF -DLOCKSCOPE_BENCHMARKS=OFF -DLOCKSCOPE_SANITIZE=OFF \
       -DCMAKE_C_FLAGS= -DCMAKE_CXX_FLAGS= >/dev/null
 cmake --build build-static -j "$jobs" --target lockscope
 
-echo "== build: lockscope and tests (build/)"
+step "build: lockscope and tests (build/)"
 LOCKSCOPE_GUEST_BINARY="$top/build-static/src/lockscope" "$top/scripts/configure.sh" build
 cmake --build build -j "$jobs"
 
@@ -59,18 +80,18 @@ fi
 
 status=0
 if [ "${LOCKSCOPE_TIDY:-1}" != 0 ]; then
-  echo "== lint (.clang-format, .clang-tidy)"
+  step "lint (.clang-format, .clang-tidy)"
   LOCKSCOPE_LINT_BUILD=build LOCKSCOPE_LINT_JOBS="$jobs" "$top/scripts/lint.sh" || status=$?
 else
-  echo "== format (.clang-format)"
+  step "format (.clang-format)"
   "$top/scripts/lint.sh" --format-only || status=$?
 fi
 
-echo "== test ($count tests${labels:+, labels '$labels'})"
+step "test ($count tests${labels:+, labels '$labels'})"
 ctest --test-dir build --output-on-failure --no-tests=error "${label_args[@]}" || status=$?
 
 if [ "${LOCKSCOPE_SANITIZE_TIER:-1}" != 0 ]; then
-  echo "== sanitizers (build-asan/)"
+  step "sanitizers (build-asan/)"
   "$top/scripts/sanitize.sh" || status=$?
 fi
 exit $status
