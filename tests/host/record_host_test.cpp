@@ -112,8 +112,7 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
   const json& q = m["wq_queue_latency_ns"];
   ASSERT_EQ(q["status"], "ok") << q.dump();
   const json& counters = p["runs"][0]["counters"];
-  const std::string why =
-      "drops " + p["runs"][0]["drops"].dump() + " counters " + counters.dump();
+  const std::string why = "drops " + p["runs"][0]["drops"].dump() + " counters " + counters.dump();
   const uint64_t queued = counters["wq_queued"].get<uint64_t>();
   const uint64_t samples = q["histogram"]["count"].get<uint64_t>();
   EXPECT_LE(samples, queued) << why;
@@ -127,7 +126,7 @@ TEST_P(RecordTracepoints, UnderPtyLoad) {
     EXPECT_EQ(s["detail"], "events_unbound");
     EXPECT_GE(s["count"].get<uint64_t>(), min_pty_queue_events(done.load())) << why;
     EXPECT_LE(s["count"].get<uint64_t>(), samples);
-      double p50 = s["histogram"]["p50"].get<double>();
+    double p50 = s["histogram"]["p50"].get<double>();
     EXPECT_GT(p50, 100.0);  // > 100 ns: not zero
     EXPECT_LT(p50, 1e8);    // < 100 ms: not hours
   }
