@@ -46,7 +46,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* ---- configuration (set by user space before load) ---------------------- */
 
 const volatile bool track_sites = true;       /* per-site rows (cheap: caller address) */
-const volatile bool track_stacks = false;     /* wakeups under pool->lock by stack (a walk each) */
+const volatile bool track_stacks = false;     /* wakeups under pool->lock by stack (a walk per hold) */
 const volatile bool track_wq_latency = true;  /* queue latency / exec time */
 const volatile bool waits_from_hooks = false; /* lock entry hooks time the waits */
 /* The lock hooks read the clock: a timed lock metric was asked for (record
@@ -255,7 +255,7 @@ static __always_inline __s64 acquire_site(void *ctx)
  * sched_waking), and an instance of the same program is not re-entered.
  */
 static __always_inline void site_count_cached(struct ls_cpu_state *st, __u32 counter,
-					      __u32 context, __u64 site)
+					      __u32 context, __u64 site, __u64 n)
 {
 	struct ls_site_slot *slot;
 
@@ -263,63 +263,83 @@ static __always_inline void site_count_cached(struct ls_cpu_state *st, __u32 cou
 		return;
 	slot = &st->site_slot[counter];
 	if (slot->n && slot->context == context && slot->site == site) {
-		slot->n++;
+		slot->n += n;
 		return;
 	}
 	if (slot->n)
 		site_count(counter, slot->context, slot->site, slot->n);
 	slot->context = context;
 	slot->site = site;
-	slot->n = 1;
+	slot->n = n;
 }
 
 /*
- * An event counted in its metric and in its site's row together, while
+ * n events counted in their metric and in their site's row together, while
  * site_seq is odd: user space reads the counters, site_counts and the slots
  * between two reads of site_seq and reads again when it moved
  * (Session::read_counts()), so the rows add up to the metric. `site` is
  * found before: a stack walk runs lockscope's hooks nested.
  */
 static __always_inline void count_at_site(struct ls_cpu_state *st, __u32 counter_id,
-					  __u32 slot, __u32 context, __u64 site)
+					  __u32 slot, __u32 context, __u64 site, __u64 n)
 {
 	st->site_seq++;
 	barrier(); /* the stores stay in this order: the JIT emits them as written */
-	count(counter_id);
-	site_count_cached(st, slot, context, site);
+	count_add(counter_id, n);
+	site_count_cached(st, slot, context, site, n);
 	barrier();
 	st->site_seq++;
 }
 
 /*
  * A wakeup or an rq acquisition under the held pool->lock, and where it
- * happened. With --stacks, one stack walk per wakeup: the rq->lock a wakeup
- * takes next (try_to_wake_up() takes the task's rq->lock after sched_waking,
- * before it unlocks anything) is filed under that wakeup's stack. A walk
- * costs several times a whole hook, and this one is inside the hold.
+ * happened: the workqueue function seen in the hold and the acquirer. With
+ * --stacks, the hold's events wait in held_wakeups / held_rqs for its
+ * release, where one stack is walked after the hold has ended and they are
+ * counted under it (count_held()): a walk costs several times a whole hook,
+ * and inside the hold, or just before it, it leaves the hold slower even
+ * when timed out of it (docs/overhead.md, "The probe effect").
  */
-static __always_inline void count_under_pool(void *ctx, struct ls_cpu_state *st,
-					     __u32 counter_id, __u32 slot)
+static __always_inline void count_under_pool(struct ls_cpu_state *st, __u32 counter_id,
+					     __u32 slot)
 {
-	__u32 context = st->pool_ctx;
-	__s64 site = st->pool_site;
-
 	if (!track_sites) {
 		count(counter_id);
 		return;
 	}
 	if (track_stacks) {
-		context = 0;
-		if (slot == LS_SC_RQ_UNDER_POOL && st->wake_stack >= 0)
-			site = st->wake_stack;
+		if (slot == LS_SC_WAKEUP_UNDER_POOL)
+			st->held_wakeups++;
 		else
-			site = stack_id(ctx);
+			st->held_rqs++;
+		return;
 	}
-	count_at_site(st, counter_id, slot, context, site);
-	/* After the count: a slot moving into site_counts may take a hash
-	 * bucket's spinlock, whose unlock hook clears wake_stack. */
-	if (track_stacks)
-		st->wake_stack = slot == LS_SC_WAKEUP_UNDER_POOL ? site : -1;
+	count_at_site(st, counter_id, slot, st->pool_ctx, st->pool_site, 1);
+}
+
+/* --stacks: a hold's wakeups and rq->lock acquisitions, counted under
+ * `site`: the stack of its release, or -1 when the release was missed (an
+ * unpaired or nested acquisition, a context switch). */
+static __always_inline void count_held(struct ls_cpu_state *st, __u32 context, __u64 wakeups,
+				       __u64 rqs, __s64 site)
+{
+	if (wakeups)
+		count_at_site(st, LS_C_WAKEUPS_UNDER_POOL, LS_SC_WAKEUP_UNDER_POOL, context, site,
+			      wakeups);
+	if (rqs)
+		count_at_site(st, LS_C_RQ_UNDER_POOL, LS_SC_RQ_UNDER_POOL, context, site, rqs);
+}
+
+/* A hold whose release will not be seen: its waiting events, with no stack. */
+static __always_inline void held_lost(struct ls_cpu_state *st)
+{
+	__u64 wakeups = st->held_wakeups, rqs = st->held_rqs;
+
+	if (!track_stacks || !(wakeups | rqs))
+		return;
+	st->held_wakeups = 0;
+	st->held_rqs = 0;
+	count_held(st, st->pool_ctx, wakeups, rqs, -1);
 }
 
 static __always_inline void learn_pool(struct ls_cpu_state *st, struct worker_pool *pool,
@@ -371,7 +391,8 @@ static __always_inline void start_hold(struct ls_cpu_state *st, __u64 lock, __u3
 	st->rq_lock = 0;
 	st->depth = 0;
 	st->pool_site = site;
-	st->wake_stack = -1;
+	st->held_wakeups = 0;
+	st->held_rqs = 0;
 	count(LS_C_POOL_ACQUIRED);
 	if (trylock)
 		count(LS_C_POOL_TRYLOCKED);
@@ -435,13 +456,14 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 			st->rq_acq_ns = now ? now : bpf_ktime_get_ns();
 			st->rq_self_base = st->self_ns;
 		}
-		count_under_pool(ctx, st, LS_C_RQ_UNDER_POOL, LS_SC_RQ_UNDER_POOL);
+		count_under_pool(st, LS_C_RQ_UNDER_POOL, LS_SC_RQ_UNDER_POOL);
 		goto out;
 	}
 	if (st->pool_lock) {
 		/* A pool->lock while one is held: its unlock was missed (the
 		 * same lock again, or another). Start anew from this one. */
 		count(lock == st->pool_lock ? LS_D_UNPAIRED : LS_D_POOL_NESTED);
+		held_lost(st);
 	}
 	self_end(st, &c);
 	start_hold(st, lock, kind, trylock, have_site ? site : acquire_site(ctx));
@@ -452,9 +474,11 @@ out:
 
 /* ---- unlock (fentry): a hold ends --------------------------------------- */
 
-static __always_inline void end_hold(struct ls_cpu_state *st, __u64 now)
+static __always_inline void end_hold(void *ctx, struct ls_cpu_state *st, __u64 now)
 {
 	__u64 hold = now - st->pool_acq_ns, self = st->self_ns;
+	__u64 wakeups = st->held_wakeups, rqs = st->held_rqs;
+	__u32 context = st->pool_ctx;
 
 	hold = hold > self ? hold - self : 0;
 	if (time_holds) {
@@ -469,9 +493,15 @@ static __always_inline void end_hold(struct ls_cpu_state *st, __u64 now)
 	st->self_ns = 0;
 	st->self_runs = 0;
 	st->depth = 0;
+	st->held_wakeups = 0;
+	st->held_rqs = 0;
+	/* --stacks: the hold is over (the lock is still this CPU's until the
+	 * unlock function runs): one walk for all its wakeups, outside it. */
+	if (track_stacks && (wakeups | rqs))
+		count_held(st, context, wakeups, rqs, stack_id(ctx));
 }
 
-static __always_inline void on_unlock(raw_spinlock_t *lock_ptr)
+static __always_inline void on_unlock(void *ctx, raw_spinlock_t *lock_ptr)
 {
 	struct ls_cpu_state *st = state();
 	__u64 lock, now, nested;
@@ -484,14 +514,12 @@ static __always_inline void on_unlock(raw_spinlock_t *lock_ptr)
 	now = time_holds ? bpf_ktime_get_ns() : 0; /* first: the hold ends here */
 	lock = addr_of(st, lock_ptr);
 	if (lock == st->pool_lock) {
-		end_hold(st, now);
+		end_hold(ctx, st, now);
 		return;
 	}
 	/* Another lock released inside the hold: this program is lockscope's
-	 * own time inside it (`now` is its start). A wakeup that took no
-	 * rq->lock (the wakelist) is over: its stack is not an rq's. */
+	 * own time inside it (`now` is its start). */
 	nested = st->depth++;
-	st->wake_stack = -1;
 	if (lock == st->rq_lock) {
 		__u64 held = now - st->rq_acq_ns, self = st->self_ns - st->rq_self_base;
 
@@ -574,21 +602,21 @@ int BPF_PROG(ls_trylock, raw_spinlock_t *lock, int ret)
 SEC("fentry/_raw_spin_unlock")
 int BPF_PROG(ls_unlock, raw_spinlock_t *lock)
 {
-	on_unlock(lock);
+	on_unlock(ctx, lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_unlock_irq")
 int BPF_PROG(ls_unlock_irq, raw_spinlock_t *lock)
 {
-	on_unlock(lock);
+	on_unlock(ctx, lock);
 	return 0;
 }
 
 SEC("fentry/_raw_spin_unlock_irqrestore")
 int BPF_PROG(ls_unlock_irqrestore, raw_spinlock_t *lock)
 {
-	on_unlock(lock);
+	on_unlock(ctx, lock);
 	return 0;
 }
 
@@ -698,7 +726,7 @@ static __always_inline void count_kworker_waking(struct ls_cpu_state *st,
 		return;
 	}
 	count_at_site(st, LS_C_SCHED_WAKING_KWORKER, LS_SC_KWORKER_WAKING, 0,
-		      kworker_current_func(cur, can_read_kernel));
+		      kworker_current_func(cur, can_read_kernel), 1);
 }
 
 /* A wakeup that proceeds (the task's state matched); under a held pool->lock
@@ -716,7 +744,7 @@ static __always_inline void on_sched_waking(void *ctx, bool raw)
 	c = self_begin(st);
 	count(LS_C_WAKEUPS);
 	if (st->pool_lock)
-		count_under_pool(ctx, st, LS_C_WAKEUPS_UNDER_POOL, LS_SC_WAKEUP_UNDER_POOL);
+		count_under_pool(st, LS_C_WAKEUPS_UNDER_POOL, LS_SC_WAKEUP_UNDER_POOL);
 	if (raw) {
 		struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 
@@ -936,6 +964,7 @@ static __always_inline void on_sched_switch(struct task_struct *prev, bool raw)
 	st->runs[LS_RUN_SWITCH]++;
 	if (st->pool_lock) {
 		count(LS_D_HELD_AT_SWITCH);
+		held_lost(st);
 		st->pool_lock = 0;
 		st->rq_lock = 0;
 		st->self_ns = 0;

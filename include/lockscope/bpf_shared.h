@@ -213,8 +213,8 @@ struct ls_cpu_state {
 	ls_u64 rq_lock;       /* rq lock taken while pool_lock is held */
 	ls_u64 rq_acq_ns;
 	ls_u64 rq_self_base;  /* self_ns when rq_lock was taken */
-	ls_s64 wake_stack;    /* --stacks: the wakeup under the hold whose rq->lock
-			       * is still to come, its stack id; < 0 if none */
+	ls_u64 held_wakeups;  /* --stacks: wakeups and rq->lock acquisitions under */
+	ls_u64 held_rqs;      /* the hold, counted under its release's stack */
 	ls_u64 entry_lock;    /* lock whose lock function this CPU entered last */
 	ls_u64 entry_kind;    /* its enum ls_lock_kind */
 	ls_u64 entry_ns;      /* when, if it was busy (a wait), else 0 */

@@ -26,9 +26,9 @@ void add_session_options(CLI::App& sub, SessionOpts& o) {
                "without BTF-typed tracepoints)");
   sub.add_flag("--no-sites", o.no_sites, "No per-site rows for any metric (lowest overhead)");
   sub.add_flag("--stacks", o.stacks,
-               "Wakeups under a pool->lock (and the rq->locks they take) named from the "
-               "waker's kernel stack instead of the acquirer (more detail, a stack walk per "
-               "such wakeup)");
+               "Wakeups under a pool->lock (and the rq->locks they take) named from the kernel "
+               "stack the lock was released from instead of the acquirer (more detail, a stack "
+               "walk per hold that woke, after the hold)");
   sub.add_option("--metrics", o.metrics,
                  "Only these metrics (comma list), and only the hooks they need: e.g. "
                  "wakeups_under_pool_lock,kick_pool_under_pool_lock counts with no clock reads "

@@ -92,20 +92,17 @@ std::string hold_site(const Snapshot& s, uint64_t site, const Symbolizer& syms) 
 }
 
 // "kick_pool <- __queue_work": the workqueue function seen inside the hold,
-// and the hold's acquirer; or a stack's first frames with --stacks.
+// and the hold's acquirer; with --stacks, the first frames of the stack the
+// hold was released from ("kick_pool <- __queue_work <- queue_work_on").
 std::vector<SiteEntry> count_sites(const Snapshot& s, uint32_t counter, const Symbolizer& syms,
                                    bool wake, int depth) {
   std::map<std::string, uint64_t> by;
   for (const auto& c : s.site_counts) {
     if (c.counter != counter) continue;
-    std::string name;
-    if (s.stack_sites) {
-      name = stack_site(s, c.site, syms, wake, depth);
-    } else {
-      const char* ctx = context_name(c.context);
-      std::string holder = hold_site(s, c.site, syms);
-      name = ctx ? std::string(ctx) + " <- " + holder : "pool->lock from " + holder;
-    }
+    const char* ctx = context_name(c.context);
+    std::string holder =
+        s.stack_sites ? stack_site(s, c.site, syms, wake, depth) : hold_site(s, c.site, syms);
+    std::string name = ctx ? std::string(ctx) + " <- " + holder : "pool->lock from " + holder;
     by[name] += c.count;
   }
   std::vector<SiteEntry> out;

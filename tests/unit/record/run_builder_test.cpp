@@ -108,6 +108,35 @@ TEST(RunBuilder, StacksModeNamesHoldsByAddressOrStack) {
   EXPECT_EQ(rq.by_site[0].site, "__queue_work");
 }
 
+// --stacks files a hold's wakeups and rq->lock acquisitions under the stack
+// its pool->lock was released from, after the workqueue function seen in the
+// hold; a release that was missed (-1) has no stack.
+TEST(RunBuilder, StacksModeNamesWakeupsByContextAndReleaseStack) {
+  Symbolizer ks = Symbolizer::from_entries({{0x1000, "_raw_spin_unlock_irqrestore"},
+                                            {0x2000, "__queue_work"},
+                                            {0x3000, "queue_work_on"},
+                                            {0x4000, "tty_flip_buffer_push"}});
+  Snapshot s = Snapshot::zeroed();
+  s.stack_sites = true;
+  s.counters[LS_C_WAKEUPS] = 9;
+  s.counters[LS_C_WAKEUPS_UNDER_POOL] = 6;
+  s.counters[LS_C_RQ_UNDER_POOL] = 5;
+  s.counters[LS_C_RQS_LEARNED] = 1;
+  s.stacks[3] = {0x1010, 0x2010, 0x3010, 0x4010};
+  s.site_counts.push_back({LS_SC_WAKEUP_UNDER_POOL, LS_CTX_KICK_POOL, 3, 5});
+  s.site_counts.push_back({LS_SC_WAKEUP_UNDER_POOL, LS_CTX_NONE, uint64_t(-1), 1});
+  s.site_counts.push_back({LS_SC_RQ_UNDER_POOL, LS_CTX_KICK_POOL, 3, 5});
+  lockscope::Run r = build_run(s, all_available(), ks);
+  const Metric& w = r.metrics.at(metric::kWakeupsUnderPoolLock);
+  ASSERT_EQ(w.by_site.size(), 2u);
+  EXPECT_EQ(w.by_site[0].site, "kick_pool <- __queue_work <- queue_work_on");
+  EXPECT_EQ(w.by_site[0].count, 5u);
+  EXPECT_EQ(w.by_site[1].site, "pool->lock from [stack lost]");
+  const Metric& rq = r.metrics.at(metric::kRqLockNested);
+  ASSERT_EQ(rq.by_site.size(), 1u);
+  EXPECT_EQ(rq.by_site[0].site, "kick_pool <- __queue_work <- queue_work_on");
+}
+
 TEST(RunBuilder, WakeupSitesNameTheContextAndTheAcquirer) {
   Snapshot s = Snapshot::zeroed();
   s.counters[LS_C_WAKEUPS] = 10;
