@@ -296,7 +296,7 @@ static __always_inline void count_at_site(struct ls_cpu_state *st, __u32 counter
  * happened: the workqueue function seen in the hold and the acquirer. With
  * --stacks, the hold's events wait in held_wakeups / held_rqs for its
  * release, where one stack is walked after the hold has ended and they are
- * counted under it (count_held()): a walk costs several times a whole hook,
+ * counted under it (flush_held()): a walk costs several times a whole hook,
  * and inside the hold, or just before it, it leaves the hold slower even
  * when timed out of it (docs/overhead.md, "The probe effect").
  */
@@ -317,29 +317,29 @@ static __always_inline void count_under_pool(struct ls_cpu_state *st, __u32 coun
 	count_at_site(st, counter_id, slot, st->pool_ctx, st->pool_site, 1);
 }
 
-/* --stacks: a hold's wakeups and rq->lock acquisitions, counted under
- * `site`: the stack of its release, or -1 when the release was missed (an
- * unpaired or nested acquisition, a context switch). */
-static __always_inline void count_held(struct ls_cpu_state *st, __u32 context, __u64 wakeups,
-				       __u64 rqs, __s64 site)
-{
-	if (wakeups)
-		count_at_site(st, LS_C_WAKEUPS_UNDER_POOL, LS_SC_WAKEUP_UNDER_POOL, context, site,
-			      wakeups);
-	if (rqs)
-		count_at_site(st, LS_C_RQ_UNDER_POOL, LS_SC_RQ_UNDER_POOL, context, site, rqs);
-}
-
-/* A hold whose release will not be seen: its waiting events, with no stack. */
-static __always_inline void held_lost(struct ls_cpu_state *st)
+/*
+ * --stacks: a hold's waiting wakeups and rq->lock acquisitions, counted
+ * under the stack of its release (ctx: the unlock hook's, called once the
+ * hold's state is cleared, as the walk runs lockscope's hooks nested), or
+ * under no stack (-1, ctx NULL) when the release will not be seen: an
+ * unpaired or nested acquisition, a context switch.
+ */
+static __always_inline void flush_held(void *ctx, struct ls_cpu_state *st)
 {
 	__u64 wakeups = st->held_wakeups, rqs = st->held_rqs;
+	__u32 context = st->pool_ctx;
+	__s64 site;
 
 	if (!track_stacks || !(wakeups | rqs))
 		return;
 	st->held_wakeups = 0;
 	st->held_rqs = 0;
-	count_held(st, st->pool_ctx, wakeups, rqs, -1);
+	site = ctx ? stack_id(ctx) : -1;
+	if (wakeups)
+		count_at_site(st, LS_C_WAKEUPS_UNDER_POOL, LS_SC_WAKEUP_UNDER_POOL, context, site,
+			      wakeups);
+	if (rqs)
+		count_at_site(st, LS_C_RQ_UNDER_POOL, LS_SC_RQ_UNDER_POOL, context, site, rqs);
 }
 
 static __always_inline void learn_pool(struct ls_cpu_state *st, struct worker_pool *pool,
@@ -463,7 +463,7 @@ static __always_inline void on_locked(void *ctx, raw_spinlock_t *lock_ptr, bool 
 		/* A pool->lock while one is held: its unlock was missed (the
 		 * same lock again, or another). Start anew from this one. */
 		count(lock == st->pool_lock ? LS_D_UNPAIRED : LS_D_POOL_NESTED);
-		held_lost(st);
+		flush_held(NULL, st);
 	}
 	self_end(st, &c);
 	start_hold(st, lock, kind, trylock, have_site ? site : acquire_site(ctx));
@@ -477,8 +477,6 @@ out:
 static __always_inline void end_hold(void *ctx, struct ls_cpu_state *st, __u64 now)
 {
 	__u64 hold = now - st->pool_acq_ns, self = st->self_ns;
-	__u64 wakeups = st->held_wakeups, rqs = st->held_rqs;
-	__u32 context = st->pool_ctx;
 
 	hold = hold > self ? hold - self : 0;
 	if (time_holds) {
@@ -493,12 +491,9 @@ static __always_inline void end_hold(void *ctx, struct ls_cpu_state *st, __u64 n
 	st->self_ns = 0;
 	st->self_runs = 0;
 	st->depth = 0;
-	st->held_wakeups = 0;
-	st->held_rqs = 0;
 	/* --stacks: the hold is over (the lock is still this CPU's until the
 	 * unlock function runs): one walk for all its wakeups, outside it. */
-	if (track_stacks && (wakeups | rqs))
-		count_held(st, context, wakeups, rqs, stack_id(ctx));
+	flush_held(ctx, st);
 }
 
 static __always_inline void on_unlock(void *ctx, raw_spinlock_t *lock_ptr)
@@ -964,7 +959,7 @@ static __always_inline void on_sched_switch(struct task_struct *prev, bool raw)
 	st->runs[LS_RUN_SWITCH]++;
 	if (st->pool_lock) {
 		count(LS_D_HELD_AT_SWITCH);
-		held_lost(st);
+		flush_held(NULL, st);
 		st->pool_lock = 0;
 		st->rq_lock = 0;
 		st->self_ns = 0;
