@@ -17,7 +17,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${LOCKSCOPE_FUZZ_BUILD:-$top/build-fuzz}
 seconds=${LOCKSCOPE_FUZZ_SECONDS:-20}
-all_targets=(profile gate test_workqueue result_channel)
+all_targets=(profile gate test_workqueue result_channel module_elf)
 
 do_build=1 do_run=1 targets=()
 for a in "$@"; do
@@ -68,6 +68,11 @@ for t in "${targets[@]}"; do
   work="$build/fuzz-corpus/$t"
   art="$build/fuzz-artifacts"
   mkdir -p "$work" "$art"
+  # module_elf: a real relocatable object to start from, compiled here (the
+  # seed corpus holds no binaries).
+  if [ "$t" = module_elf ]; then
+    "$cc" -c -O1 "$top/tests/unit/data/module_fixture.c" -o "$work/module_fixture.o"
+  fi
   log="$build/fuzz-$t.log"
   echo "== fuzz $t: ${seconds}s, seeds $(ls "$seeds" | wc -l)"
   # -max_len: inputs up to 64 KiB (long lines, deep nesting); -timeout: one

@@ -73,6 +73,7 @@ int record_workload(const RecordOpts& o, PreparedWorkload pw) {
     sampler.reset();
     Recording rec = capture(*a.session, stats0, dt);
     rec.cost = std::move(cost);
+    a.syms.add(pw.workload->unloaded_symbols());  // test_workqueue: gone by now
     attach_lock_metrics(runs, finish_run(rec, a.availability, a.syms),
                         pw.workload->follows_default_scope(), s.repetition);
   };

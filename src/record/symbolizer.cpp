@@ -122,6 +122,28 @@ Symbolizer Symbolizer::from_entries(std::vector<std::pair<uint64_t, std::string>
   return sorted(std::move(syms));
 }
 
+void Symbolizer::add(const std::vector<KernelSymbol>& symbols) {
+  if (symbols.empty()) return;
+  std::vector<Sym> added;
+  added.reserve(symbols.size());
+  for (const KernelSymbol& k : symbols)
+    added.push_back({k.addr, plus(k.addr, std::max<uint64_t>(k.size, 1)), k.name});
+  std::sort(added.begin(), added.end(), [](const Sym& a, const Sym& b) { return a.addr < b.addr; });
+  // Drop what starts inside an added symbol (a previous load at the same
+  // address, a trampoline's page that happened to reach here).
+  auto inside = [&](uint64_t addr) {
+    auto it = std::upper_bound(added.begin(), added.end(), addr,
+                               [](uint64_t a, const Sym& s) { return a < s.addr; });
+    return it != added.begin() && addr < std::prev(it)->end;
+  };
+  std::vector<Sym> all;
+  all.reserve(syms_.size() + added.size());
+  for (Sym& s : syms_)
+    if (!inside(s.addr)) all.push_back(std::move(s));
+  for (Sym& s : added) all.push_back(std::move(s));
+  *this = sorted(std::move(all));
+}
+
 Symbolizer Symbolizer::sorted(std::vector<Sym> syms) {
   std::sort(syms.begin(), syms.end(), [](const Sym& a, const Sym& b) {
     return a.addr != b.addr ? a.addr < b.addr : a.name < b.name;

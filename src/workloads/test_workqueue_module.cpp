@@ -2,20 +2,29 @@
 // The kernel's own lib/test_workqueue benchmark, loaded with finit_module. The
 // module runs every affinity scope on its own WQ_UNBOUND|WQ_SYSFS workqueue,
 // prints one kernel-log row per scope and refuses to stay loaded (-EAGAIN).
+// While it runs, its sections' addresses are read, so that the sites the
+// recording finds in it can be named after it is gone.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
+#include <thread>
 
 #include "lockscope/core/error.hpp"
 #include "lockscope/core/log.hpp"
 #include "lockscope/core/text.hpp"
+#include "lockscope/workloads/module_symbols.hpp"
 #include "lockscope/workloads/workload.hpp"
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
@@ -49,6 +58,40 @@ class Fd {
   int fd_;
 };
 
+// Reads /sys/module/test_workqueue/sections while the module's init (the
+// benchmark) runs: the files appear before init starts. Polls every 2 ms
+// until .text is listed, then reads the directory once more (its files are
+// created one by one) and stops: a few dozen small reads per load.
+class SectionWatch {
+ public:
+  SectionWatch() : thread_([this] { watch(); }) {}
+  ~SectionWatch() { stop(); }
+  SectionWatch(const SectionWatch&) = delete;
+  SectionWatch& operator=(const SectionWatch&) = delete;
+  // Waits for the watcher; the sections seen (empty if none were).
+  std::map<std::string, uint64_t> stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+    return sections_;
+  }
+
+ private:
+  void watch() {
+    static const char* dir = "/sys/module/test_workqueue/sections";
+    while (!done_) {
+      if (module_sections(dir).count(".text")) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        sections_ = module_sections(dir);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  std::atomic<bool> done_{false};
+  std::map<std::string, uint64_t> sections_;
+  std::thread thread_;
+};
+
 class TestWorkqueueWorkload final : public Workload {
  public:
   explicit TestWorkqueueWorkload(const TestWorkqueueOptions& o) : opts_(o) {
@@ -74,6 +117,8 @@ class TestWorkqueueWorkload final : public Workload {
                           " and pass --workload test_workqueue=PATH.ko, or use --workload pty");
   }
 
+  std::vector<KernelSymbol> unloaded_symbols() const override { return symbols_; }
+
   std::vector<WorkloadResult> run(const std::string&) override {
     check_path();
     const std::string& path = opts_.module_path;
@@ -97,8 +142,11 @@ class TestWorkqueueWorkload final : public Workload {
     if (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz"))
       flags |= MODULE_INIT_COMPRESSED_FILE;
     log::info("loading {} {}", path, params);
+    symbols_.clear();
+    SectionWatch watch;
     long rc = syscall(SYS_finit_module, mod.get(), params.c_str(), flags);
     int err = rc == 0 ? 0 : errno;
+    place_symbols(watch.stop());
     if (rc == 0) {
       // It should refuse to stay; if this build stayed, unload it again.
       log::warn("{} stayed loaded; unloading it", path);
@@ -131,6 +179,32 @@ class TestWorkqueueWorkload final : public Workload {
   }
 
  private:
+  // The module file's functions at the addresses of this load. A compressed
+  // module is not unpacked here: its sites stay hex addresses.
+  void place_symbols(const std::map<std::string, uint64_t>& sections) {
+    const std::string& path = opts_.module_path;
+    if (sections.empty()) {
+      log::debug(
+          "test_workqueue: its sections were not seen while it ran; its functions "
+          "stay unnamed");
+      return;
+    }
+    if (functions_.empty() && functions_why_.empty()) {
+      if (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz")) {
+        functions_why_ = "a compressed module";
+      } else {
+        std::ifstream in(path, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        functions_ = elf_functions(bytes, &functions_why_);
+      }
+      if (functions_.empty() && functions_why_.empty()) functions_why_ = "no function symbols";
+      if (!functions_why_.empty())
+        log::info("test_workqueue: its functions stay unnamed in sites ({}: {})", path,
+                  functions_why_);
+    }
+    symbols_ = place_functions(functions_, sections);
+  }
+
   static Error load_error(const std::string& path, int err) {
     std::string what = "cannot load test_workqueue module " + path + ": " + std::strerror(err);
     switch (err) {
@@ -153,6 +227,9 @@ class TestWorkqueueWorkload final : public Workload {
 
   TestWorkqueueOptions opts_;
   bool explicit_path_ = false;
+  std::vector<ElfFunction> functions_;  // of the module file, read once
+  std::string functions_why_;           // why there are none
+  std::vector<KernelSymbol> symbols_;   // of the last load
 };
 
 }  // namespace

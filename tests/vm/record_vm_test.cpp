@@ -143,6 +143,15 @@ TEST_F(VmRecord, PatchEffectShowsInLockMetrics) {
   for (const auto& s : a.at("metrics").at("wakeups_under_pool_lock").at("by_site"))
     kick_site = kick_site || s.at("site").get<std::string>() == "kick_pool <- __queue_work";
   EXPECT_TRUE(kick_site) << a.at("metrics").at("wakeups_under_pool_lock").dump();
+  // The kworkers that wake run the module's work function: named from the
+  // module file and the addresses its sections had while it ran, though it
+  // is gone from kallsyms when the run is read.
+  const json* twq_runs[] = {&a, &b, &pre.stacks_run};
+  for (const json* run : twq_runs) {
+    const json& kw = run->at("metrics").at("kworker_wakeups");
+    ASSERT_FALSE(kw.at("by_site").empty()) << kw.dump();
+    EXPECT_EQ(kw.at("by_site").at(0).at("site"), "bench_work_fn") << kw.dump();
+  }
   // With --stacks the same facts are attributed from kernel stacks: the rq
   // locks taken under pool->lock come from kick_pool in holds released from
   // __queue_work (the stack walked at the release, after the hold).

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "lockscope/core/kernel_symbol.hpp"
+
 namespace lockscope {
 
 class Symbolizer {
@@ -25,6 +27,10 @@ class Symbolizer {
   // Symbols from a list; each covers the addresses up to the next one, the
   // last every address above it.
   static Symbolizer from_entries(std::vector<std::pair<uint64_t, std::string>> entries);
+  // Adds functions whose sizes are known (a module loaded and unloaded by
+  // the workload, which kallsyms no longer lists); a symbol already known
+  // that starts inside one of them is replaced.
+  void add(const std::vector<KernelSymbol>& symbols);
   // Name of the function containing `addr`, or "0x..." when unknown.
   std::string name(uint64_t addr) const;
   bool empty() const { return syms_.empty(); }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lockscope/core/kernel_symbol.hpp"
 #include "lockscope/core/profile.hpp"
 
 namespace lockscope {
@@ -52,6 +53,10 @@ class Workload {
   // empty for workloads that run every scope themselves). Returns one result
   // per scope measured (pty: one).
   virtual std::vector<WorkloadResult> run(const std::string& scope) = 0;
+  // Functions of kernel code the last run() loaded and unloaded again
+  // (test_workqueue's module), which /proc/kallsyms no longer lists when the
+  // run is read: their addresses during that run. Empty for most workloads.
+  virtual std::vector<KernelSymbol> unloaded_symbols() const { return {}; }
 };
 
 struct PtyOptions {

@@ -101,6 +101,26 @@ TEST(Symbolizer, UnreadableModulesLeaveModuleSymbolsUnbounded) {
   EXPECT_EQ(s.name(0xffffffffc0080000), "0xffffffffc0080000");  // trampolines: a page
 }
 
+// A module the workload loaded and unloaded (test_workqueue) is gone from
+// kallsyms when the run is read: its functions are added with their sizes.
+TEST(Symbolizer, AddedFunctionsNameTheirBytesOnly) {
+  TempFile k(
+      "ffffffff81000000 T _stext\n"
+      "ffffffff81200000 T _etext\n"
+      "ffffffffc0600000 t ftrace_trampoline\t[__builtin__ftrace]\n"
+      "ffffffffc0601000 t stale_fn\t[test_workqueue]\n");  // an earlier load
+  Symbolizer s = Symbolizer::from_kallsyms(k.path, "/nonexistent/modules");
+  s.add({{0xffffffffc0601000, 0x40, "bench_work_fn"}, {0xffffffffc0601080, 0, "no_size"}});
+  EXPECT_EQ(s.name(0xffffffffc0601000), "bench_work_fn");  // replaces stale_fn
+  EXPECT_EQ(s.name(0xffffffffc060103f), "bench_work_fn");
+  EXPECT_EQ(s.name(0xffffffffc0601040), "0xffffffffc0601040");  // past its size
+  EXPECT_EQ(s.name(0xffffffffc0601080), "no_size");             // no size: its first byte
+  EXPECT_EQ(s.name(0xffffffffc0601081), "0xffffffffc0601081");
+  EXPECT_EQ(s.name(0xffffffffc0600fff), "ftrace_trampoline");  // untouched
+  s.add({});
+  EXPECT_EQ(s.name(0xffffffffc0601000), "bench_work_fn");
+}
+
 TEST(Symbolizer, MissingFileIsEmpty) {
   Symbolizer s = Symbolizer::from_kallsyms("/nonexistent/kallsyms");
   EXPECT_TRUE(s.empty());
