@@ -39,6 +39,15 @@ bool exists(const std::string& p) {
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Module files the kernel unpacks itself (MODULE_INIT_COMPRESSED_FILE).
+const char* const kCompressed[] = {".xz", ".zst", ".gz"};
+
+bool compressed(const std::string& path) {
+  for (const char* suf : kCompressed)
+    if (ends_with(path, suf)) return true;
+  return false;
+}
+
 std::string kernel_release() {
   utsname u;
   return uname(&u) == 0 ? std::string(u.release) : std::string("unknown");
@@ -139,8 +148,7 @@ class TestWorkqueueWorkload final : public Workload {
       params +=
           (params.empty() ? "" : " ") + std::string("nr_threads=") + std::to_string(opts_.threads);
     int flags = 0;
-    if (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz"))
-      flags |= MODULE_INIT_COMPRESSED_FILE;
+    if (compressed(path)) flags |= MODULE_INIT_COMPRESSED_FILE;
     log::info("loading {} {}", path, params);
     symbols_.clear();
     SectionWatch watch;
@@ -190,7 +198,7 @@ class TestWorkqueueWorkload final : public Workload {
       return;
     }
     if (functions_.empty() && functions_why_.empty()) {
-      if (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz")) {
+      if (compressed(path)) {
         functions_why_ = "a compressed module";
       } else {
         std::ifstream in(path, std::ios::binary);
@@ -236,7 +244,8 @@ class TestWorkqueueWorkload final : public Workload {
 
 std::string default_test_workqueue_path() {
   std::string base = "/lib/modules/" + kernel_release() + "/kernel/lib/test_workqueue.ko";
-  for (const char* suf : {"", ".xz", ".zst", ".gz"})
+  if (exists(base)) return base;
+  for (const char* suf : kCompressed)
     if (exists(base + suf)) return base + suf;
   return base;
 }
